@@ -1,0 +1,88 @@
+//! What the node shows the world: a snapshot published on a `tokio::sync::watch`.
+
+use idleshare_protocol::{NodeActivity, NodeId};
+use serde::{Deserialize, Serialize};
+
+use crate::identity::KeyStorage;
+
+/// Where the node is in its life with the coordinator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectionState {
+    /// Dialling the coordinator (attempt counts failures since the last success).
+    Connecting {
+        /// Consecutive failed attempts before this one.
+        attempt: u32,
+    },
+    /// Registered and heartbeating.
+    Registered,
+    /// Waiting before the next attempt.
+    Backoff {
+        /// Milliseconds until the next attempt.
+        retry_in_ms: u64,
+    },
+    /// Stopped by its owner.
+    Stopped,
+}
+
+/// A snapshot of the node's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// This node's id.
+    pub node_id: NodeId,
+    /// Where its key is kept (the file fallback is shown to the user).
+    pub key_storage: KeyStorage,
+    /// The coordinator address in use.
+    pub coordinator: String,
+    /// Connection state.
+    pub connection: ConnectionState,
+    /// What the node reports in heartbeats.
+    pub activity: NodeActivity,
+    /// When the last heartbeat was acknowledged (Unix ms).
+    pub last_heartbeat_ms: Option<u64>,
+    /// Round trip of the last acknowledged heartbeat, in microseconds.
+    pub last_rtt_us: Option<u64>,
+    /// When the current registration was accepted (Unix ms).
+    pub registered_at_ms: Option<u64>,
+    /// The most recent error, in words.
+    pub last_error: Option<String>,
+    /// Successful registrations since start.
+    pub sessions: u64,
+}
+
+impl NodeStatus {
+    /// A status for a node that has not connected yet.
+    pub fn starting(node_id: NodeId, key_storage: KeyStorage, coordinator: String) -> Self {
+        Self {
+            node_id,
+            key_storage,
+            coordinator,
+            connection: ConnectionState::Connecting { attempt: 0 },
+            activity: NodeActivity::Idle,
+            last_heartbeat_ms: None,
+            last_rtt_us: None,
+            registered_at_ms: None,
+            last_error: None,
+            sessions: 0,
+        }
+    }
+
+    /// One human line: state, coordinator and the latest error if any.
+    pub fn summary(&self) -> String {
+        let state = match &self.connection {
+            ConnectionState::Connecting { attempt: 0 } => "connecting".to_owned(),
+            ConnectionState::Connecting { attempt } => format!("connecting (retry {attempt})"),
+            ConnectionState::Registered => match self.last_rtt_us {
+                Some(rtt) => format!("registered, heartbeat rtt {:.2} ms", rtt as f64 / 1000.0),
+                None => "registered".to_owned(),
+            },
+            ConnectionState::Backoff { retry_in_ms } => {
+                format!("retrying in {:.1} s", *retry_in_ms as f64 / 1000.0)
+            }
+            ConnectionState::Stopped => "stopped".to_owned(),
+        };
+        match (&self.connection, &self.last_error) {
+            (ConnectionState::Registered, _) | (_, None) => state,
+            (_, Some(error)) => format!("{state}: {error}"),
+        }
+    }
+}

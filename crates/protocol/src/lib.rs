@@ -1,0 +1,26 @@
+//! The Idleshare wire protocol between nodes and coordinators.
+//!
+//! This crate is pure: no sockets, no async runtime and no clock. Time is passed in by
+//! callers as milliseconds since the Unix epoch. Everything that crosses the network is
+//! defined here, so node, coordinator and tests agree on one source of truth:
+//!
+//! - [`ids`]: node and coordinator identities (ed25519 public keys) and their printable form;
+//! - [`address`]: the copy-pasteable coordinator address (`KEY@host:port`);
+//! - [`version`]: protocol versions and negotiation;
+//! - [`messages`]: the session messages (hello, register, welcome, heartbeat, error, goodbye);
+//! - [`frame`]: length-prefixed postcard frames with a hard maximum size.
+#![deny(missing_docs)]
+
+pub mod address;
+pub mod frame;
+pub mod ids;
+pub mod messages;
+pub mod version;
+
+pub use address::{AddressError, CoordinatorAddress};
+pub use frame::{FrameError, MAX_CONTROL_FRAME_LEN, decode_frame, encode_frame};
+pub use ids::{IdError, NodeId};
+pub use messages::{
+    Capabilities, CoordinatorMessage, ErrorCode, Hello, NodeActivity, NodeMessage, Welcome,
+};
+pub use version::{ALPN, PROTOCOL_VERSION, SUPPORTED_VERSIONS, VersionError, negotiate};

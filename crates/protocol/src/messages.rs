@@ -1,0 +1,187 @@
+//! Session messages on the node↔coordinator control stream.
+//!
+//! A session goes: node → [`NodeMessage::Hello`] (versions and claimed id), node →
+//! [`NodeMessage::Register`] (capabilities), coordinator → [`CoordinatorMessage::Welcome`];
+//! then node heartbeats, each answered by an ack, until either side says goodbye. Any
+//! violation is answered with [`CoordinatorMessage::Error`] carrying an [`ErrorCode`].
+//!
+//! [`Hello`] is frozen: its encoding never changes between protocol versions, so a
+//! coordinator of any version can read it and refuse an unsupported version politely.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::NodeId;
+
+/// Longest text field accepted in a message (capabilities, reasons), in bytes.
+pub const MAX_TEXT_LEN: usize = 512;
+
+/// The first message of every session. Frozen across protocol versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Every protocol version the node speaks.
+    pub versions: Vec<u16>,
+    /// The id the node claims; must equal the key of its TLS client certificate.
+    pub node_id: NodeId,
+}
+
+/// What a node offers the network, sent at registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// CPU brand string, e.g. "AMD Ryzen 7 5800X".
+    pub cpu_model: String,
+    /// Logical CPU cores.
+    pub cpu_cores: u32,
+    /// Total memory in bytes.
+    pub memory_bytes: u64,
+    /// Operating system name and version, e.g. "Debian GNU/Linux 12".
+    pub os: String,
+    /// CPU architecture, e.g. "x86_64".
+    pub arch: String,
+    /// The node software's version.
+    pub agent_version: String,
+}
+
+impl Capabilities {
+    /// Checks that every text field is within [`MAX_TEXT_LEN`].
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("cpu_model", &self.cpu_model),
+            ("os", &self.os),
+            ("arch", &self.arch),
+            ("agent_version", &self.agent_version),
+        ] {
+            if value.len() > MAX_TEXT_LEN {
+                return Err(format!(
+                    "capability {name} is longer than {MAX_TEXT_LEN} bytes"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a node is doing, reported in every heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeActivity {
+    /// Connected and willing, no work running.
+    Idle,
+    /// Running work for the network.
+    Contributing,
+    /// Not contributing now; the reason is for people.
+    Paused {
+        /// Why, in words the UI can show.
+        reason: String,
+    },
+}
+
+impl NodeActivity {
+    /// A short lowercase label: `idle`, `contributing` or `paused`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            NodeActivity::Idle => "idle",
+            NodeActivity::Contributing => "contributing",
+            NodeActivity::Paused { .. } => "paused",
+        }
+    }
+}
+
+/// Messages a node sends on its control stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeMessage {
+    /// First frame: versions and claimed id.
+    Hello(Hello),
+    /// Second frame: what this node offers.
+    Register {
+        /// Hardware and software description.
+        capabilities: Capabilities,
+    },
+    /// Periodic liveness and state report.
+    Heartbeat {
+        /// Sequence number, echoed in the ack.
+        seq: u64,
+        /// Current activity.
+        activity: NodeActivity,
+    },
+    /// The node is leaving on purpose.
+    Goodbye {
+        /// Why, for logs.
+        reason: String,
+    },
+}
+
+/// Accepted registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The negotiated protocol version.
+    pub version: u16,
+    /// The node id as the coordinator recorded it.
+    pub node_id: NodeId,
+    /// How often the node must heartbeat, in milliseconds.
+    pub heartbeat_interval_ms: u32,
+    /// When the coordinator first saw this node (Unix ms); survives restarts.
+    pub first_seen_ms: u64,
+}
+
+/// Why the coordinator refused or ended a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// No protocol version in common.
+    UnsupportedVersion,
+    /// The claimed node id differs from the TLS certificate's key.
+    IdentityMismatch,
+    /// A frame could not be decoded.
+    MalformedFrame,
+    /// A frame exceeded the size limit.
+    FrameTooLarge,
+    /// A valid message arrived at the wrong point of the session.
+    UnexpectedMessage,
+    /// Capabilities or other content failed validation.
+    InvalidContent,
+    /// Too many frames per second.
+    RateLimited,
+    /// The coordinator is at its connection limit.
+    TooManyConnections,
+    /// The coordinator is shutting down.
+    ShuttingDown,
+    /// Something failed inside the coordinator.
+    Internal,
+}
+
+/// Messages a coordinator sends on a node's control stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CoordinatorMessage {
+    /// Registration accepted.
+    Welcome(Welcome),
+    /// Answer to a heartbeat.
+    HeartbeatAck {
+        /// The heartbeat's sequence number.
+        seq: u64,
+    },
+    /// The session is refused or ended because of an error.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable detail.
+        message: String,
+    },
+    /// The coordinator is leaving on purpose (for example shutting down).
+    Goodbye {
+        /// Why, for logs.
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_capability_text_is_named() {
+        let caps = Capabilities {
+            os: "x".repeat(MAX_TEXT_LEN + 1),
+            ..Capabilities::default()
+        };
+        assert!(caps.validate().unwrap_err().contains("os"));
+        assert!(Capabilities::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,21 @@
+//! QUIC transport shared by nodes and coordinators.
+//!
+//! - [`tls`]: self-signed certificates over an ed25519 key, and rustls verifiers that pin
+//!   keys instead of trusting certificate authorities (the node pins the coordinator key;
+//!   the coordinator accepts any ed25519 client certificate and later checks it against the
+//!   id the node claims);
+//! - [`endpoint`]: quinn client and server configurations with ALPN `idleshare/1`;
+//! - [`framed`]: reading and writing length-prefixed frames on QUIC streams;
+//! - [`keyfile`]: an ed25519 key in a file only its owner can read (0600).
+#![deny(missing_docs)]
+
+pub mod der;
+pub mod endpoint;
+pub mod framed;
+pub mod keyfile;
+pub mod tls;
+
+pub use endpoint::{EndpointError, TransportLimits, client_config, server_config};
+pub use framed::{FramedError, recv_frame, send_frame};
+pub use keyfile::{KeyFileError, generate_key, load_or_create_key_file};
+pub use tls::peer_node_id;
