@@ -1,1 +1,19 @@
-//! placeholder
+//! The Idleshare coordinator: admits nodes over QUIC and keeps a durable registry.
+//!
+//! - [`registry`] and [`rate`]: pure decisions (who is online, frame-rate limits);
+//! - [`store`]: the durable store interface and its SQLite (WAL) implementation;
+//! - [`server`]: the running coordinator (QUIC endpoint, sessions, flush, shutdown);
+//! - [`http`]: the HTTP API (`/v1/nodes`, `/metrics`);
+//! - [`metrics`]: counters in the Prometheus text format.
+#![deny(missing_docs)]
+
+pub mod http;
+pub mod metrics;
+pub mod rate;
+pub mod registry;
+pub mod server;
+mod session;
+pub mod store;
+
+pub use registry::{NodeRecord, NodeState};
+pub use server::{Coordinator, CoordinatorConfig, CoordinatorError};

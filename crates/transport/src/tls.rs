@@ -37,13 +37,21 @@ pub enum CertificateSetupError {
 }
 
 /// The server presented a key other than the pinned one.
-#[derive(Debug, thiserror::Error)]
+///
+/// rustls shows certificate errors with `Debug`, so `Debug` prints the sentence too.
+#[derive(thiserror::Error)]
 #[error("coordinator key mismatch: expected {expected}, server presented {presented}")]
 pub struct PinMismatch {
     /// The pinned key from the coordinator address.
     pub expected: NodeId,
     /// The key the server's certificate holds.
     pub presented: NodeId,
+}
+
+impl std::fmt::Debug for PinMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// A self-signed certificate over `key`, and the key in the form rustls wants.

@@ -1,0 +1,93 @@
+//! The HTTP API: `GET /v1/nodes` (registry as JSON), `GET /v1/coordinator`, `GET /metrics`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use idleshare_protocol::{Capabilities, PROTOCOL_VERSION};
+use serde::Serialize;
+
+use crate::registry::NodeState;
+use crate::server::Shared;
+
+/// One node as `GET /v1/nodes` shows it.
+#[derive(Debug, Serialize)]
+pub struct NodeView {
+    /// Printable node id.
+    pub id: String,
+    /// `online` or `offline`.
+    pub state: NodeState,
+    /// `idle`, `contributing` or `paused`.
+    pub activity: String,
+    /// What the node registered with.
+    pub capabilities: Capabilities,
+    /// First registration (Unix ms).
+    pub first_seen_ms: u64,
+    /// Last registration or heartbeat (Unix ms).
+    pub last_seen_ms: u64,
+    /// Remote address of the latest session.
+    pub remote_addr: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CoordinatorView {
+    address: String,
+    key: String,
+    protocol_version: u16,
+    heartbeat_interval_ms: u128,
+}
+
+pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown_signal();
+    let router = Router::new()
+        .route("/v1/nodes", get(nodes))
+        .route("/v1/coordinator", get(coordinator))
+        .route("/metrics", get(metrics))
+        .with_state(shared);
+    let stopped = async move {
+        let _ = shutdown.changed().await;
+    };
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(stopped)
+        .await
+    {
+        tracing::error!("HTTP API stopped: {e}");
+    }
+}
+
+async fn nodes(State(shared): State<Arc<Shared>>) -> Json<Vec<NodeView>> {
+    let views = shared
+        .records()
+        .into_iter()
+        .map(|r| NodeView {
+            id: r.id.to_string(),
+            state: r.state,
+            activity: r.activity,
+            capabilities: r.capabilities,
+            first_seen_ms: r.first_seen_ms,
+            last_seen_ms: r.last_seen_ms,
+            remote_addr: r.remote_addr,
+        })
+        .collect();
+    Json(views)
+}
+
+async fn coordinator(State(shared): State<Arc<Shared>>) -> Json<CoordinatorView> {
+    Json(CoordinatorView {
+        address: shared.address.to_string(),
+        key: shared.address.key.to_string(),
+        protocol_version: PROTOCOL_VERSION,
+        heartbeat_interval_ms: shared.config.heartbeat_interval.as_millis(),
+    })
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let (online, offline) = shared.counts();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        shared.metrics.render(online, offline),
+    )
+}

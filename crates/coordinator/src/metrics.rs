@@ -1,0 +1,166 @@
+//! Counters for `/metrics`, rendered in the Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use idleshare_protocol::ErrorCode;
+
+/// Every error code, in a fixed order (index = position in the rejection counters).
+pub const ERROR_CODES: [ErrorCode; 10] = [
+    ErrorCode::UnsupportedVersion,
+    ErrorCode::IdentityMismatch,
+    ErrorCode::MalformedFrame,
+    ErrorCode::FrameTooLarge,
+    ErrorCode::UnexpectedMessage,
+    ErrorCode::InvalidContent,
+    ErrorCode::RateLimited,
+    ErrorCode::TooManyConnections,
+    ErrorCode::ShuttingDown,
+    ErrorCode::Internal,
+];
+
+/// A snake_case label for an error code.
+pub fn code_label(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::UnsupportedVersion => "unsupported_version",
+        ErrorCode::IdentityMismatch => "identity_mismatch",
+        ErrorCode::MalformedFrame => "malformed_frame",
+        ErrorCode::FrameTooLarge => "frame_too_large",
+        ErrorCode::UnexpectedMessage => "unexpected_message",
+        ErrorCode::InvalidContent => "invalid_content",
+        ErrorCode::RateLimited => "rate_limited",
+        ErrorCode::TooManyConnections => "too_many_connections",
+        ErrorCode::ShuttingDown => "shutting_down",
+        ErrorCode::Internal => "internal",
+    }
+}
+
+/// Process-wide counters, updated lock-free by sessions.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Connections currently open (handshaking or in session).
+    pub connections_active: AtomicU64,
+    /// Connections refused at the connection limit.
+    pub connections_refused: AtomicU64,
+    /// TLS/QUIC handshakes that failed (wrong ALPN, bad certificate, ...).
+    pub handshakes_failed: AtomicU64,
+    /// Successful registrations.
+    pub registrations: AtomicU64,
+    /// Heartbeats received.
+    pub heartbeats: AtomicU64,
+    /// Sessions rejected, by error code (index as in [`ERROR_CODES`]).
+    pub rejections: [AtomicU64; ERROR_CODES.len()],
+}
+
+impl Metrics {
+    /// Counts one rejection with `code`.
+    pub fn rejected(&self, code: ErrorCode) {
+        if let Some(i) = ERROR_CODES.iter().position(|c| *c == code) {
+            self.rejections[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Renders the counters plus the registry gauges.
+    pub fn render(&self, nodes_online: usize, nodes_offline: usize) -> String {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, lines: &[(String, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in lines {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        metric(
+            "idleshare_nodes",
+            "gauge",
+            "Known nodes by state.",
+            &[
+                ("{state=\"online\"}".into(), nodes_online as u64),
+                ("{state=\"offline\"}".into(), nodes_offline as u64),
+            ],
+        );
+        let plain = |name: &str, kind: &str, help: &str, counter: &AtomicU64| {
+            (
+                name.to_owned(),
+                kind.to_owned(),
+                help.to_owned(),
+                get(counter),
+            )
+        };
+        for (name, kind, help, value) in [
+            plain(
+                "idleshare_connections_active",
+                "gauge",
+                "Open QUIC connections.",
+                &self.connections_active,
+            ),
+            plain(
+                "idleshare_connections_refused_total",
+                "counter",
+                "Connections refused at the connection limit.",
+                &self.connections_refused,
+            ),
+            plain(
+                "idleshare_handshakes_failed_total",
+                "counter",
+                "Failed QUIC/TLS handshakes.",
+                &self.handshakes_failed,
+            ),
+            plain(
+                "idleshare_registrations_total",
+                "counter",
+                "Accepted node registrations.",
+                &self.registrations,
+            ),
+            plain(
+                "idleshare_heartbeats_total",
+                "counter",
+                "Heartbeats received.",
+                &self.heartbeats,
+            ),
+        ] {
+            metric(&name, &kind, &help, &[(String::new(), value)]);
+        }
+        let rejections: Vec<(String, u64)> = ERROR_CODES
+            .iter()
+            .zip(&self.rejections)
+            .map(|(code, counter)| {
+                (
+                    format!("{{reason=\"{}\"}}", code_label(*code)),
+                    get(counter),
+                )
+            })
+            .collect();
+        metric(
+            "idleshare_sessions_rejected_total",
+            "counter",
+            "Sessions refused or ended with an error, by reason.",
+            &rejections,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text_with_help_type_and_labels() {
+        let metrics = Metrics::default();
+        metrics.heartbeats.fetch_add(3, Ordering::Relaxed);
+        metrics.rejected(ErrorCode::FrameTooLarge);
+        let text = metrics.render(2, 1);
+        assert!(
+            text.contains(
+                "# TYPE idleshare_heartbeats_total counter\nidleshare_heartbeats_total 3\n"
+            )
+        );
+        assert!(text.contains("idleshare_nodes{state=\"online\"} 2\n"));
+        assert!(text.contains("idleshare_sessions_rejected_total{reason=\"frame_too_large\"} 1\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<u64>().is_ok(), "{line}");
+        }
+    }
+}

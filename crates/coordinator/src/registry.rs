@@ -1,0 +1,227 @@
+//! The node registry's decisions, in memory and pure: time is passed in as Unix ms.
+//!
+//! The coordinator owns one [`Registry`]; every change marks the node dirty so the store
+//! can persist exactly what changed. After a restart every node starts offline: a node is
+//! online only while it holds a live session.
+
+use std::collections::{HashMap, HashSet};
+
+use idleshare_protocol::{Capabilities, NodeActivity, NodeId};
+use serde::{Deserialize, Serialize};
+
+/// Whether a node currently holds a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeState {
+    /// Registered and heartbeating.
+    Online,
+    /// Known, but without a live session.
+    Offline,
+}
+
+impl NodeState {
+    /// The lowercase label stored and shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            NodeState::Online => "online",
+            NodeState::Offline => "offline",
+        }
+    }
+
+    /// Parses a stored label; anything unknown reads as offline.
+    pub fn from_label(label: &str) -> Self {
+        if label == "online" {
+            NodeState::Online
+        } else {
+            NodeState::Offline
+        }
+    }
+}
+
+/// Everything the coordinator keeps about one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    /// The node's id (public key).
+    pub id: NodeId,
+    /// What it registered with most recently.
+    pub capabilities: Capabilities,
+    /// First registration ever (Unix ms).
+    pub first_seen_ms: u64,
+    /// Last registration or heartbeat (Unix ms).
+    pub last_seen_ms: u64,
+    /// Online or offline.
+    pub state: NodeState,
+    /// Activity label from the last heartbeat (`idle`, `contributing`, `paused`).
+    pub activity: String,
+    /// Remote address of the latest session.
+    pub remote_addr: String,
+}
+
+/// All known nodes and which of them changed since the last flush.
+#[derive(Debug, Default)]
+pub struct Registry {
+    nodes: HashMap<NodeId, NodeRecord>,
+    dirty: HashSet<NodeId>,
+}
+
+impl Registry {
+    /// Rebuilds the registry from stored records; every node starts offline.
+    pub fn from_records(records: Vec<NodeRecord>) -> Self {
+        let mut registry = Self::default();
+        for mut record in records {
+            if record.state != NodeState::Offline {
+                record.state = NodeState::Offline;
+                registry.dirty.insert(record.id);
+            }
+            registry.nodes.insert(record.id, record);
+        }
+        registry
+    }
+
+    /// Records a registration; keeps `first_seen` of a known node.
+    pub fn register(
+        &mut self,
+        id: NodeId,
+        capabilities: Capabilities,
+        remote_addr: String,
+        now_ms: u64,
+    ) -> NodeRecord {
+        let record = self.nodes.entry(id).or_insert_with(|| NodeRecord {
+            id,
+            capabilities: Capabilities::default(),
+            first_seen_ms: now_ms,
+            last_seen_ms: now_ms,
+            state: NodeState::Offline,
+            activity: NodeActivity::Idle.label().into(),
+            remote_addr: String::new(),
+        });
+        record.capabilities = capabilities;
+        record.last_seen_ms = now_ms;
+        record.state = NodeState::Online;
+        record.remote_addr = remote_addr;
+        self.dirty.insert(id);
+        record.clone()
+    }
+
+    /// Records a heartbeat from a registered node; unknown ids are ignored.
+    pub fn heartbeat(&mut self, id: &NodeId, activity: &NodeActivity, now_ms: u64) {
+        if let Some(record) = self.nodes.get_mut(id) {
+            record.last_seen_ms = now_ms.max(record.last_seen_ms);
+            record.state = NodeState::Online;
+            record.activity = activity.label().into();
+            self.dirty.insert(*id);
+        }
+    }
+
+    /// Marks a node offline (session ended).
+    pub fn go_offline(&mut self, id: &NodeId) {
+        if let Some(record) = self.nodes.get_mut(id)
+            && record.state != NodeState::Offline
+        {
+            record.state = NodeState::Offline;
+            self.dirty.insert(*id);
+        }
+    }
+
+    /// Marks every node offline (graceful shutdown).
+    pub fn all_offline(&mut self) {
+        let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
+        for id in ids {
+            self.go_offline(&id);
+        }
+    }
+
+    /// The records changed since the last call, clearing the dirty set.
+    pub fn take_dirty(&mut self) -> Vec<NodeRecord> {
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty
+            .into_iter()
+            .filter_map(|id| self.nodes.get(&id).cloned())
+            .collect()
+    }
+
+    /// Puts records back in the dirty set (a flush failed; try again later).
+    pub fn mark_dirty(&mut self, ids: impl IntoIterator<Item = NodeId>) {
+        self.dirty.extend(ids);
+    }
+
+    /// All records, oldest first.
+    pub fn records(&self) -> Vec<NodeRecord> {
+        let mut records: Vec<NodeRecord> = self.nodes.values().cloned().collect();
+        records.sort_by_key(|r| (r.first_seen_ms, r.id));
+        records
+    }
+
+    /// Count of nodes per state: (online, offline).
+    pub fn counts(&self) -> (usize, usize) {
+        let online = self
+            .nodes
+            .values()
+            .filter(|r| r.state == NodeState::Online)
+            .count();
+        (online, self.nodes.len() - online)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(seed: u8) -> NodeId {
+        NodeId::from(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key())
+    }
+
+    #[test]
+    fn re_registration_keeps_first_seen_and_updates_the_rest() {
+        let mut registry = Registry::default();
+        registry.register(id(1), Capabilities::default(), "a:1".into(), 100);
+        let caps = Capabilities {
+            cpu_cores: 4,
+            ..Capabilities::default()
+        };
+        let again = registry.register(id(1), caps.clone(), "b:2".into(), 500);
+        assert_eq!(again.first_seen_ms, 100);
+        assert_eq!(again.last_seen_ms, 500);
+        assert_eq!(again.capabilities, caps);
+        assert_eq!(again.remote_addr, "b:2");
+    }
+
+    #[test]
+    fn heartbeat_updates_last_seen_and_activity_and_never_goes_back_in_time() {
+        let mut registry = Registry::default();
+        registry.register(id(1), Capabilities::default(), "a:1".into(), 100);
+        registry.heartbeat(&id(1), &NodeActivity::Contributing, 200);
+        registry.heartbeat(&id(1), &NodeActivity::Contributing, 150);
+        let record = &registry.records()[0];
+        assert_eq!(
+            (record.last_seen_ms, record.activity.as_str()),
+            (200, "contributing")
+        );
+        registry.heartbeat(&id(9), &NodeActivity::Idle, 300);
+        assert_eq!(registry.records().len(), 1, "unknown ids are ignored");
+    }
+
+    #[test]
+    fn dirty_tracking_reports_each_change_once() {
+        let mut registry = Registry::default();
+        registry.register(id(1), Capabilities::default(), "a:1".into(), 1);
+        registry.register(id(2), Capabilities::default(), "a:2".into(), 2);
+        assert_eq!(registry.take_dirty().len(), 2);
+        assert!(registry.take_dirty().is_empty());
+        registry.go_offline(&id(1));
+        registry.go_offline(&id(1));
+        let dirty = registry.take_dirty();
+        assert_eq!(dirty.len(), 1);
+        assert_eq!(dirty[0].state, NodeState::Offline);
+    }
+
+    #[test]
+    fn restored_nodes_start_offline_and_are_persisted_as_such() {
+        let mut live = Registry::default();
+        live.register(id(1), Capabilities::default(), "a:1".into(), 1);
+        let restored = Registry::from_records(live.records());
+        assert_eq!(restored.counts(), (0, 1));
+        let mut restored = restored;
+        assert_eq!(restored.take_dirty()[0].state, NodeState::Offline);
+    }
+}

@@ -1,0 +1,388 @@
+//! The running coordinator: QUIC endpoint, session bookkeeping, periodic flush, shutdown.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use idleshare_protocol::{Capabilities, CoordinatorAddress, NodeActivity, NodeId};
+use idleshare_transport::keyfile::{KeyFileError, load_or_create_key_file};
+use idleshare_transport::{EndpointError, TransportLimits, server_config};
+use quinn::{Connection, Endpoint};
+use tokio::sync::{broadcast, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::metrics::Metrics;
+use crate::registry::{NodeRecord, Registry};
+use crate::session::serve_connection;
+use crate::store::{RegistryStore, SqliteStore, StoreError};
+
+/// File name of the coordinator's key inside its data directory.
+pub const KEY_FILE_NAME: &str = "coordinator.key";
+/// File name of the registry database inside the data directory.
+pub const DATABASE_FILE_NAME: &str = "coordinator.db";
+
+/// How long shutdown waits for sessions to say goodbye.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// How a coordinator is run.
+#[derive(Debug, Clone)]
+pub struct CoordinatorConfig {
+    /// UDP address of the QUIC endpoint.
+    pub listen: SocketAddr,
+    /// TCP address of the HTTP API, if any.
+    pub http: Option<SocketAddr>,
+    /// Where the key and the database live.
+    pub data_dir: PathBuf,
+    /// Host name put in the printed address (default: the listen IP, loopback if unspecified).
+    pub public_host: Option<String>,
+    /// How often nodes heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Most connections open at once; more are refused.
+    pub max_connections: usize,
+    /// Average frames per second a node may send.
+    pub max_frames_per_second: f64,
+    /// Burst of frames a node may send at once.
+    pub frame_burst: u32,
+    /// How often heartbeat times are written to the database.
+    pub flush_interval: Duration,
+}
+
+impl CoordinatorConfig {
+    /// Defaults for a coordinator on `listen` keeping its state in `data_dir`.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            http: None,
+            data_dir,
+            public_host: None,
+            heartbeat_interval: Duration::from_secs(2),
+            max_connections: 10_000,
+            max_frames_per_second: 20.0,
+            frame_burst: 40,
+            flush_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// A node silent for this long is offline: three missed heartbeats.
+    pub fn offline_after(&self) -> Duration {
+        self.heartbeat_interval * 3
+    }
+}
+
+/// Why the coordinator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The coordinator key could not be loaded or created.
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The QUIC configuration failed.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// A socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// State shared by the accept loop, sessions, the flusher and the HTTP API.
+pub(crate) struct Shared {
+    pub config: CoordinatorConfig,
+    pub metrics: Metrics,
+    pub address: CoordinatorAddress,
+    registry: Mutex<Registry>,
+    store: Arc<dyn RegistryStore>,
+    live: Mutex<HashMap<NodeId, Connection>>,
+    shutdown: watch::Receiver<bool>,
+    registrations: broadcast::Sender<NodeId>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Milliseconds since the Unix epoch (the one place the coordinator reads the wall clock).
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Shared {
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Records a registration durably and makes `connection` the node's live session,
+    /// closing an older session of the same node.
+    pub async fn register(
+        &self,
+        id: NodeId,
+        capabilities: Capabilities,
+        remote: SocketAddr,
+        connection: &Connection,
+    ) -> Result<NodeRecord, StoreError> {
+        let record = lock(&self.registry).register(id, capabilities, remote.to_string(), unix_ms());
+        let store = self.store.clone();
+        let saved = record.clone();
+        let write = tokio::task::spawn_blocking(move || store.save_nodes(&[saved])).await;
+        if let Err(e) = write.unwrap_or_else(|e| Err(StoreError::Task(e.to_string()))) {
+            lock(&self.registry).go_offline(&id);
+            return Err(e);
+        }
+        if let Some(old) = lock(&self.live).insert(id, connection.clone())
+            && old.stable_id() != connection.stable_id()
+        {
+            old.close(0u32.into(), b"replaced by a newer session of the same node");
+        }
+        self.metrics.registrations.fetch_add(1, Ordering::Relaxed);
+        let _ = self.registrations.send(id);
+        Ok(record)
+    }
+
+    pub fn heartbeat(&self, id: &NodeId, activity: &NodeActivity) {
+        lock(&self.registry).heartbeat(id, activity, unix_ms());
+    }
+
+    /// Marks the node offline if `connection` is still its live session.
+    pub fn session_ended(&self, id: &NodeId, connection: &Connection) {
+        let mut live = lock(&self.live);
+        if live.get(id).map(Connection::stable_id) == Some(connection.stable_id()) {
+            live.remove(id);
+            lock(&self.registry).go_offline(id);
+        }
+    }
+
+    pub fn records(&self) -> Vec<NodeRecord> {
+        lock(&self.registry).records()
+    }
+
+    pub fn counts(&self) -> (usize, usize) {
+        lock(&self.registry).counts()
+    }
+
+    /// Writes every changed record; on failure they stay dirty for the next flush.
+    fn flush(&self) -> Result<(), StoreError> {
+        let dirty = lock(&self.registry).take_dirty();
+        self.store.save_nodes(&dirty).inspect_err(|_| {
+            lock(&self.registry).mark_dirty(dirty.iter().map(|r| r.id));
+        })
+    }
+}
+
+/// A running coordinator.
+pub struct Coordinator {
+    shared: Arc<Shared>,
+    endpoint: Endpoint,
+    http_addr: Option<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    accept_task: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Coordinator {
+    /// Opens the data directory, binds the sockets and starts serving.
+    pub async fn start(config: CoordinatorConfig) -> Result<Self, CoordinatorError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| CoordinatorError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let (key, _) = load_or_create_key_file(&config.data_dir.join(KEY_FILE_NAME))?;
+        let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE_NAME))?;
+        let registry = Registry::from_records(store.load_nodes()?);
+        let server = server_config(&key, &TransportLimits::default())?;
+        let endpoint =
+            Endpoint::server(server, config.listen).map_err(|source| CoordinatorError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let quic_addr = endpoint
+            .local_addr()
+            .map_err(|source| CoordinatorError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let address = CoordinatorAddress {
+            host: config
+                .public_host
+                .clone()
+                .unwrap_or_else(|| advertised_ip(quic_addr.ip()).to_string()),
+            port: quic_addr.port(),
+            key: NodeId::from(key.verifying_key()),
+        };
+        let http_listener = match config.http {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| CoordinatorError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            config,
+            metrics: Metrics::default(),
+            address,
+            registry: Mutex::new(registry),
+            store: Arc::new(store),
+            live: Mutex::new(HashMap::new()),
+            shutdown: shutdown_rx,
+            registrations: broadcast::channel(1024).0,
+        });
+        let mut background = vec![tokio::spawn(flush_periodically(shared.clone()))];
+        let mut http_addr = None;
+        if let Some(listener) = http_listener {
+            http_addr = listener.local_addr().ok();
+            background.push(tokio::spawn(crate::http::serve(listener, shared.clone())));
+        }
+        let accept_task = tokio::spawn(accept_loop(endpoint.clone(), shared.clone()));
+        tracing::info!(
+            "coordinator listening on {quic_addr} (QUIC) as {}",
+            shared.address
+        );
+        Ok(Self {
+            shared,
+            endpoint,
+            http_addr,
+            shutdown: shutdown_tx,
+            accept_task,
+            background,
+        })
+    }
+
+    /// The address string nodes use: `KEY@HOST:PORT`.
+    pub fn address(&self) -> &CoordinatorAddress {
+        &self.shared.address
+    }
+
+    /// The bound UDP address of the QUIC endpoint.
+    pub fn quic_addr(&self) -> Option<SocketAddr> {
+        self.endpoint.local_addr().ok()
+    }
+
+    /// The bound TCP address of the HTTP API, if it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// Every registration from now on, as the node id.
+    pub fn subscribe_registrations(&self) -> broadcast::Receiver<NodeId> {
+        self.shared.registrations.subscribe()
+    }
+
+    /// A snapshot of the registry.
+    pub fn nodes(&self) -> Vec<NodeRecord> {
+        self.shared.records()
+    }
+
+    /// Says goodbye to every node, writes the registry and stops.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept_task.await;
+        lock(&self.shared.registry).all_offline();
+        let shared = self.shared.clone();
+        match tokio::task::spawn_blocking(move || shared.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("final registry flush failed: {e}"),
+            Err(e) => tracing::error!("final registry flush task failed: {e}"),
+        }
+        self.endpoint
+            .close(0u32.into(), b"coordinator shutting down");
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+        for task in self.background {
+            task.abort();
+        }
+        tracing::info!("coordinator stopped");
+    }
+}
+
+/// Loopback for an unspecified listen address, so the printed address works locally.
+fn advertised_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
+
+async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown_signal();
+    let mut sessions = JoinSet::new();
+    loop {
+        let incoming = tokio::select! {
+            incoming = endpoint.accept() => incoming,
+            _ = shutdown.changed() => break,
+        };
+        let Some(incoming) = incoming else { break };
+        while sessions.try_join_next().is_some() {}
+        let active = shared.metrics.connections_active.load(Ordering::Relaxed);
+        if active as usize >= shared.config.max_connections {
+            shared
+                .metrics
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+            incoming.refuse();
+            continue;
+        }
+        shared
+            .metrics
+            .connections_active
+            .fetch_add(1, Ordering::Relaxed);
+        let shared = shared.clone();
+        sessions.spawn(async move {
+            match incoming.await {
+                Ok(connection) => serve_connection(connection, shared.clone()).await,
+                Err(e) => {
+                    shared
+                        .metrics
+                        .handshakes_failed
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("handshake failed: {e}");
+                }
+            }
+            shared
+                .metrics
+                .connections_active
+                .fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while sessions.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!("some sessions did not end within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+async fn flush_periodically(shared: Arc<Shared>) {
+    let mut ticker = tokio::time::interval(shared.config.flush_interval);
+    loop {
+        ticker.tick().await;
+        let flushing = shared.clone();
+        match tokio::task::spawn_blocking(move || flushing.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("registry flush failed (will retry): {e}"),
+            Err(e) => tracing::error!("registry flush task failed: {e}"),
+        }
+    }
+}

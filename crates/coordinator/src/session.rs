@@ -1,0 +1,271 @@
+//! One node's session on the coordinator: hello, registration, heartbeats, goodbye.
+//!
+//! Every way a session can go wrong ends in [`SessionEnd`]; refusals are sent to the node
+//! as an error frame with a reason code *and* as the QUIC close reason, so the node can
+//! always say why it was refused, even if the frame is lost with the connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use idleshare_protocol::{
+    CoordinatorMessage, ErrorCode, FrameError, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage,
+    SUPPORTED_VERSIONS, Welcome, negotiate,
+};
+use idleshare_transport::{FramedError, peer_node_id, recv_frame, send_frame};
+use quinn::{Connection, RecvStream, SendStream};
+
+use crate::metrics::code_label;
+use crate::rate::TokenBucket;
+use crate::server::Shared;
+
+/// How long a new connection may take to open its control stream and say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long we wait for a goodbye or error frame to reach the node before closing.
+const FLUSH_GRACE: Duration = Duration::from_millis(500);
+
+/// How a session ended.
+#[derive(Debug)]
+enum SessionEnd {
+    /// We refused the node, with a reason it is told.
+    Rejected(ErrorCode, String),
+    /// The connection failed under us; nothing can be sent.
+    Lost(String),
+    /// The node said goodbye.
+    Goodbye(String),
+    /// The coordinator is shutting down.
+    Shutdown,
+}
+
+impl From<FramedError> for SessionEnd {
+    fn from(error: FramedError) -> Self {
+        match error {
+            FramedError::Frame(FrameError::TooLarge { len, max }) => SessionEnd::Rejected(
+                ErrorCode::FrameTooLarge,
+                format!("frame of {len} bytes exceeds the limit of {max} bytes"),
+            ),
+            FramedError::Frame(e) => SessionEnd::Rejected(ErrorCode::MalformedFrame, e.to_string()),
+            other => SessionEnd::Lost(other.to_string()),
+        }
+    }
+}
+
+/// Serves one accepted connection until its session ends.
+pub(crate) async fn serve_connection(connection: Connection, shared: Arc<Shared>) {
+    let remote = connection.remote_address();
+    let opened = tokio::time::timeout(HELLO_TIMEOUT, connection.accept_bi()).await;
+    let (mut send, mut recv) = match opened {
+        Ok(Ok(streams)) => streams,
+        Ok(Err(e)) => return tracing::debug!("{remote}: closed before opening a stream: {e}"),
+        Err(_) => {
+            connection.close(
+                close_code(ErrorCode::UnexpectedMessage),
+                b"no control stream opened in time",
+            );
+            return;
+        }
+    };
+    let mut shutdown = shared.shutdown_signal();
+    let end = tokio::select! {
+        end = run(&connection, &mut send, &mut recv, &shared, remote) => end,
+        _ = shutdown.changed() => (None, SessionEnd::Shutdown),
+    };
+    let (node, end) = end;
+    if let Some(node) = node {
+        shared.session_ended(&node, &connection);
+    }
+    finish(&connection, &mut send, &shared, remote, node, end).await;
+}
+
+/// Runs the session; returns the registered node id (if any) and how it ended.
+async fn run(
+    connection: &Connection,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+    shared: &Arc<Shared>,
+    remote: SocketAddr,
+) -> (Option<NodeId>, SessionEnd) {
+    let mut bucket = TokenBucket::new(
+        shared.config.max_frames_per_second,
+        shared.config.frame_burst,
+        Instant::now(),
+    );
+    let node = match admit(connection, send, recv, shared, remote, &mut bucket).await {
+        Ok(node) => node,
+        Err(end) => return (None, end),
+    };
+    let end = heartbeats(node, send, recv, shared, &mut bucket).await;
+    (Some(node), end)
+}
+
+/// Reads one frame, enforcing the frame rate and a read timeout.
+async fn next_frame(
+    recv: &mut RecvStream,
+    bucket: &mut TokenBucket,
+    timeout: Duration,
+    what: &str,
+) -> Result<NodeMessage, SessionEnd> {
+    let frame = tokio::time::timeout(
+        timeout,
+        recv_frame::<NodeMessage>(recv, MAX_CONTROL_FRAME_LEN),
+    )
+    .await
+    .map_err(|_| SessionEnd::Lost(format!("no {what} within {timeout:?}")))??;
+    let message = frame.ok_or_else(|| SessionEnd::Lost("node closed its control stream".into()))?;
+    if !bucket.try_take(Instant::now()) {
+        return Err(SessionEnd::Rejected(
+            ErrorCode::RateLimited,
+            "too many frames per second".into(),
+        ));
+    }
+    Ok(message)
+}
+
+/// Hello and registration: version, identity and capabilities checks, then welcome.
+async fn admit(
+    connection: &Connection,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+    shared: &Arc<Shared>,
+    remote: SocketAddr,
+    bucket: &mut TokenBucket,
+) -> Result<NodeId, SessionEnd> {
+    let hello = match next_frame(recv, bucket, HELLO_TIMEOUT, "hello").await? {
+        NodeMessage::Hello(hello) => hello,
+        other => return Err(unexpected("hello", &other)),
+    };
+    let version = negotiate(&hello.versions, SUPPORTED_VERSIONS)
+        .map_err(|e| SessionEnd::Rejected(ErrorCode::UnsupportedVersion, e.to_string()))?;
+    let certified = peer_node_id(connection)
+        .map_err(|e| SessionEnd::Rejected(ErrorCode::IdentityMismatch, e.to_string()))?;
+    if certified != hello.node_id {
+        return Err(SessionEnd::Rejected(
+            ErrorCode::IdentityMismatch,
+            format!(
+                "claimed node id {} but the TLS certificate holds {certified}",
+                hello.node_id
+            ),
+        ));
+    }
+    let capabilities = match next_frame(recv, bucket, HELLO_TIMEOUT, "registration").await? {
+        NodeMessage::Register { capabilities } => capabilities,
+        other => return Err(unexpected("registration", &other)),
+    };
+    capabilities
+        .validate()
+        .map_err(|e| SessionEnd::Rejected(ErrorCode::InvalidContent, e))?;
+    let record = shared
+        .register(certified, capabilities, remote, connection)
+        .await
+        .map_err(|e| {
+            SessionEnd::Rejected(ErrorCode::Internal, format!("registry storage failed: {e}"))
+        })?;
+    let welcome = CoordinatorMessage::Welcome(Welcome {
+        version,
+        node_id: certified,
+        heartbeat_interval_ms: shared.config.heartbeat_interval.as_millis() as u32,
+        first_seen_ms: record.first_seen_ms,
+    });
+    send_frame(send, &welcome).await?;
+    tracing::info!("node {} registered from {remote}", certified.short());
+    Ok(certified)
+}
+
+async fn heartbeats(
+    node: NodeId,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+    shared: &Arc<Shared>,
+    bucket: &mut TokenBucket,
+) -> SessionEnd {
+    let offline_after = shared.config.offline_after();
+    loop {
+        let message = match next_frame(recv, bucket, offline_after, "heartbeat").await {
+            Ok(message) => message,
+            Err(end) => return end,
+        };
+        match message {
+            NodeMessage::Heartbeat { seq, activity } => {
+                shared.metrics.heartbeats.fetch_add(1, Ordering::Relaxed);
+                shared.heartbeat(&node, &activity);
+                let ack = CoordinatorMessage::HeartbeatAck { seq };
+                if let Err(e) = send_frame(send, &ack).await {
+                    return e.into();
+                }
+            }
+            NodeMessage::Goodbye { reason } => return SessionEnd::Goodbye(reason),
+            other => return unexpected("heartbeat", &other),
+        }
+    }
+}
+
+fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
+    let got = match got {
+        NodeMessage::Hello(_) => "hello",
+        NodeMessage::Register { .. } => "registration",
+        NodeMessage::Heartbeat { .. } => "heartbeat",
+        NodeMessage::Goodbye { .. } => "goodbye",
+    };
+    SessionEnd::Rejected(
+        ErrorCode::UnexpectedMessage,
+        format!("expected {expected}, got {got}"),
+    )
+}
+
+/// The QUIC application close code for an error code (0 is a normal close).
+pub(crate) fn close_code(code: ErrorCode) -> quinn::VarInt {
+    let index = crate::metrics::ERROR_CODES
+        .iter()
+        .position(|c| *c == code)
+        .unwrap_or(0);
+    quinn::VarInt::from_u32(index as u32 + 1)
+}
+
+/// Tells the node how the session ended (when it can be told) and closes the connection.
+async fn finish(
+    connection: &Connection,
+    send: &mut SendStream,
+    shared: &Shared,
+    remote: SocketAddr,
+    node: Option<NodeId>,
+    end: SessionEnd,
+) {
+    let who = node.map_or_else(|| remote.to_string(), |n| n.short());
+    let (message, code, reason) = match end {
+        SessionEnd::Rejected(code, message) => {
+            shared.metrics.rejected(code);
+            tracing::warn!("{who}: session refused ({}): {message}", code_label(code));
+            let reason = format!("{}: {message}", code_label(code));
+            (
+                Some(CoordinatorMessage::Error { code, message }),
+                close_code(code),
+                reason,
+            )
+        }
+        SessionEnd::Shutdown => {
+            let reason = "coordinator shutting down".to_owned();
+            let goodbye = CoordinatorMessage::Goodbye {
+                reason: reason.clone(),
+            };
+            (Some(goodbye), quinn::VarInt::from_u32(0), reason)
+        }
+        SessionEnd::Goodbye(reason) => {
+            tracing::info!("{who}: said goodbye ({reason})");
+            (None, quinn::VarInt::from_u32(0), "goodbye".to_owned())
+        }
+        SessionEnd::Lost(detail) => {
+            tracing::info!("{who}: session ended: {detail}");
+            (None, quinn::VarInt::from_u32(0), detail)
+        }
+    };
+    if let Some(message) = message
+        && send_frame(send, &message).await.is_ok()
+        && send.finish().is_ok()
+    {
+        let _ = tokio::time::timeout(FLUSH_GRACE, send.stopped()).await;
+    }
+    let mut reason = reason.into_bytes();
+    reason.truncate(512);
+    connection.close(code, &reason);
+}

@@ -1,0 +1,158 @@
+//! Command-line arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use idleshare_node::KeyStorePreference;
+use idleshare_protocol::CoordinatorAddress;
+
+/// Idleshare: contribute your PC's idle capacity to a decentralised cloud.
+#[derive(Debug, Parser)]
+#[command(name = "idleshare", version, about)]
+pub struct Cli {
+    /// Log debug details (or set RUST_LOG).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a coordinator: admits nodes over QUIC, serves the HTTP API.
+    Coordinator(CoordinatorArgs),
+    /// Run a node (or `node id` to print this node's id).
+    Node(NodeCommand),
+    /// An embedded coordinator and one local node in one process.
+    Devnet(DevnetArgs),
+    /// Benchmarks that print figures and end with one JSON line.
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CoordinatorArgs {
+    /// UDP address for QUIC.
+    #[arg(long, default_value = "0.0.0.0:7350")]
+    pub listen: SocketAddr,
+    /// TCP address for the HTTP API.
+    #[arg(long, default_value = "127.0.0.1:7380")]
+    pub http: SocketAddr,
+    /// Directory for the coordinator's key and database (default: per-user data dir).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Host name to put in the printed address (default: the listen IP).
+    #[arg(long)]
+    pub public_host: Option<String>,
+    /// Heartbeat interval nodes are told to keep, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(50..=600_000))]
+    pub heartbeat_ms: u64,
+    /// Most QUIC connections open at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NodeCommand {
+    #[command(subcommand)]
+    pub action: Option<NodeAction>,
+    #[command(flatten)]
+    pub run: NodeRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeAction {
+    /// Print this node's id (creating its key on first use).
+    Id(NodeIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodeIdArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where to keep the key.
+    #[arg(long, value_enum, default_value_t = KeyStoreArg::Auto)]
+    pub key_store: KeyStoreArg,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeRunArgs {
+    /// The coordinator address: KEY@HOST:PORT, as printed by `idleshare coordinator`.
+    #[arg(long)]
+    pub coordinator: Option<CoordinatorAddress>,
+    /// The node's data directory (default: per-user data dir).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where to keep the key: the OS keychain (auto falls back to a 0600 file without one).
+    #[arg(long, value_enum, default_value_t = KeyStoreArg::Auto)]
+    pub key_store: KeyStoreArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyStoreArg {
+    /// OS keychain, or a 0600 file when no keychain is usable.
+    Auto,
+    /// OS keychain only.
+    Keychain,
+    /// 0600 file only.
+    File,
+}
+
+impl From<KeyStoreArg> for KeyStorePreference {
+    fn from(arg: KeyStoreArg) -> Self {
+        match arg {
+            KeyStoreArg::Auto => KeyStorePreference::Auto,
+            KeyStoreArg::Keychain => KeyStorePreference::Keychain,
+            KeyStoreArg::File => KeyStorePreference::File,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Directory for the devnet's coordinator and node (default: per-user data dir).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// TCP address for the coordinator's HTTP API.
+    #[arg(long, default_value = "127.0.0.1:7380")]
+    pub http: SocketAddr,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub seconds: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCommand {
+    #[command(subcommand)]
+    pub bench: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Node process start → registered, over loopback.
+    Register(RegisterBenchArgs),
+    /// A coordinator holding many node sessions: memory per session, heartbeat latency.
+    Sessions(SessionsBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterBenchArgs {
+    /// Number of node starts to time.
+    #[arg(long, default_value_t = 30)]
+    pub trials: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsBenchArgs {
+    /// Simulated node sessions to hold open.
+    #[arg(long, default_value_t = 1000)]
+    pub nodes: usize,
+    /// Seconds of steady-state heartbeats to measure.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Heartbeat interval the coordinator asks for, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub heartbeat_ms: u64,
+}

@@ -1,0 +1,52 @@
+//! `idleshare devnet`: an embedded coordinator and one local node in one process.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::Context;
+use idleshare_coordinator::{Coordinator, CoordinatorConfig};
+use idleshare_node::{NodeConfig, start_node};
+
+use crate::cli::DevnetArgs;
+
+pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let data_dir = super::data_dir(args.data, "devnet")?;
+    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let mut config = CoordinatorConfig::new(listen, data_dir.join("coordinator"));
+    config.http = Some(args.http);
+    let coordinator = Coordinator::start(config)
+        .await
+        .context("cannot start the embedded coordinator")?;
+    println!("devnet: data in {}", data_dir.display());
+    println!("devnet: coordinator {}", coordinator.address());
+    if let Some(http) = coordinator.http_addr() {
+        println!("devnet: registry at http://{http}/v1/nodes, metrics at http://{http}/metrics");
+    }
+    let node_config = NodeConfig::new(coordinator.address().clone(), data_dir.join("node"));
+    let node = start_node(node_config)
+        .await
+        .context("cannot start the local node")?;
+    {
+        let status = node.status();
+        let current = status.borrow();
+        println!(
+            "devnet: node {} (key in {})",
+            current.node_id, current.key_storage
+        );
+    }
+    let stop_after = async {
+        match args.seconds {
+            Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = super::node::print_status_changes(node.status(), "devnet: node") => {}
+        _ = super::stop_requested() => {}
+        _ = stop_after => {}
+    }
+    node.stop().await;
+    coordinator.shutdown().await;
+    println!("devnet: stopped");
+    Ok(())
+}
