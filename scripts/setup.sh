@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh Debian or Ubuntu machine: the system packages the project
+# builds and tests against, and a check of the Rust toolchain. Safe to run again: it
+# installs only what is missing.
+set -euo pipefail
+
+# build-essential, pkg-config: C parts of dependencies (ring, bundled SQLite).
+# libdbus-1-dev: the keyring crate talks to Secret Service over libdbus.
+# dbus-daemon (dbus-run-session), gnome-keyring: a real, headless OS keychain for tests.
+PACKAGES=(build-essential pkg-config libdbus-1-dev dbus-daemon gnome-keyring)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: system packages present"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found; install Rust 1.95 or newer (https://rustup.rs), then run this again" >&2
+  exit 1
+fi
+echo "setup: $(cargo --version)"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up the machine and runs every test, inside a private D-Bus session with a throwaway,
+# unlocked gnome-keyring, so the real OS-keychain path is exercised (not only the file
+# fallback). Leaves nothing running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+keyring_home=$(mktemp -d)
+trap 'rm -rf "$keyring_home"' EXIT
+export XDG_DATA_HOME="$keyring_home"
+# The keychain tests fail instead of skipping when no keychain is reachable.
+export IDLESHARE_REQUIRE_KEYCHAIN=1
+
+dbus-run-session -- sh -c '
+  echo -n idleshare-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  cargo test --workspace --locked "$@"
+' sh "$@"

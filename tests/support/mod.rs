@@ -1,0 +1,270 @@
+//! Helpers for end-to-end tests: real `idleshare` processes, their output, the HTTP API.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_idleshare");
+
+/// A child process whose output lines are collected; killed when dropped.
+pub struct Process {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    pub seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    /// Starts `idleshare ARGS` with stdout and stderr captured line by line.
+    pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(BINARY);
+        command
+            .args(args)
+            .env("RUST_LOG", "info,quinn=warn")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn idleshare");
+        let (tx, lines) = mpsc::channel();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        forward_lines(stdout, tx.clone(), seen.clone());
+        forward_lines(stderr, tx, seen.clone());
+        Self { child, lines, seen }
+    }
+
+    /// Waits for a line containing `needle`; panics with everything seen on timeout.
+    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no line containing {needle:?} within {timeout:?}; output:\n{}",
+                    self.output()
+                ),
+            }
+        }
+    }
+
+    /// Everything the process printed so far.
+    pub fn output(&self) -> String {
+        self.seen.lock().unwrap().join("\n")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit after SIGTERM:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn forward_lines(
+    stream: impl Read + Send + 'static,
+    tx: mpsc::Sender<String>,
+    seen: Arc<Mutex<Vec<String>>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            seen.lock().unwrap().push(line.clone());
+            let _ = tx.send(line);
+        }
+    });
+}
+
+/// A coordinator process and what it printed about itself.
+pub struct CoordinatorProcess {
+    pub process: Process,
+    pub address: String,
+    pub http: SocketAddr,
+    pub quic_port: u16,
+}
+
+impl CoordinatorProcess {
+    /// Starts a coordinator on loopback `quic_port` (0 = any) with its state in `data`.
+    pub fn start(data: &Path, quic_port: u16) -> Self {
+        Self::start_with(data, quic_port, &[])
+    }
+
+    pub fn start_with(data: &Path, quic_port: u16, extra: &[&str]) -> Self {
+        let listen = format!("127.0.0.1:{quic_port}");
+        let data = data.to_str().expect("utf-8 path");
+        let mut args = vec![
+            "coordinator",
+            "--listen",
+            &listen,
+            "--http",
+            "127.0.0.1:0",
+            "--data",
+            data,
+        ];
+        args.extend_from_slice(extra);
+        let process = Process::start(&args, &[]);
+        let address = value_after(
+            &process.wait_for_line("address: ", Duration::from_secs(20)),
+            "address: ",
+        );
+        let http = value_after(
+            &process.wait_for_line("http: ", Duration::from_secs(5)),
+            "http: http://",
+        )
+        .parse()
+        .expect("http address");
+        let quic_port = address.rsplit(':').next().unwrap().parse().unwrap();
+        Self {
+            process,
+            address,
+            http,
+            quic_port,
+        }
+    }
+
+    /// The registry as `GET /v1/nodes` returns it.
+    pub fn nodes(&self) -> Vec<serde_json::Value> {
+        let body = http_get(self.http, "/v1/nodes");
+        serde_json::from_str::<Vec<serde_json::Value>>(&body).expect("nodes JSON")
+    }
+
+    /// The node's entry, if registered.
+    pub fn node(&self, id: &str) -> Option<serde_json::Value> {
+        self.nodes().into_iter().find(|n| n["id"] == id)
+    }
+
+    pub fn metrics(&self) -> String {
+        http_get(self.http, "/metrics")
+    }
+
+    /// The value of one metric line (name with labels) in `/metrics`.
+    pub fn metric(&self, name_and_labels: &str) -> u64 {
+        let prefix = format!("{name_and_labels} ");
+        self.metrics()
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix).map(|v| v.parse().unwrap()))
+            .unwrap_or_else(|| panic!("metric {name_and_labels} missing"))
+    }
+}
+
+fn value_after(line: &str, marker: &str) -> String {
+    let start = line.find(marker).expect("marker") + marker.len();
+    line[start..].trim().to_owned()
+}
+
+/// A node process, started against `address`, and its id.
+pub struct NodeProcess {
+    pub process: Process,
+    pub id: String,
+    pub data: PathBuf,
+}
+
+impl NodeProcess {
+    /// Starts `idleshare node` with a file-stored key (keychain tests live elsewhere).
+    pub fn start(address: &str, data: &Path) -> Self {
+        let data_str = data.to_str().expect("utf-8 path");
+        let process = Process::start(
+            &[
+                "node",
+                "--coordinator",
+                address,
+                "--data",
+                data_str,
+                "--key-store",
+                "file",
+            ],
+            &[],
+        );
+        let id = value_after(
+            &process.wait_for_line("node id: ", Duration::from_secs(20)),
+            "node id: ",
+        );
+        Self {
+            process,
+            id,
+            data: data.to_owned(),
+        }
+    }
+}
+
+/// A minimal HTTP/1.0 GET; returns the body of a 200 response.
+pub fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect HTTP");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read HTTP");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP head");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    body.to_owned()
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
+pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until the node is online in the coordinator's registry; returns its entry.
+pub fn wait_online(
+    coordinator: &CoordinatorProcess,
+    id: &str,
+    timeout: Duration,
+) -> serde_json::Value {
+    wait_until(timeout, &format!("node {id} online"), || {
+        coordinator.node(id).filter(|n| n["state"] == "online")
+    })
+}
