@@ -1,6 +1,6 @@
 //! A token bucket for frames per second per node. Pure: the caller passes the time.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Allows `rate` events per second on average, with bursts up to `burst`.
 #[derive(Debug, Clone)]
@@ -34,20 +34,12 @@ impl TokenBucket {
             false
         }
     }
-
-    /// How long until one token is available, given the state at the last call.
-    pub fn wait_hint(&self) -> Duration {
-        if self.tokens >= 1.0 || self.rate <= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64((1.0 - self.tokens) / self.rate)
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn burst_then_refill_at_rate() {
@@ -55,7 +47,6 @@ mod tests {
         let mut bucket = TokenBucket::new(10.0, 3, start);
         assert!((0..3).all(|_| bucket.try_take(start)));
         assert!(!bucket.try_take(start));
-        assert!(bucket.wait_hint() > Duration::ZERO);
         assert!(bucket.try_take(start + Duration::from_millis(100)));
         assert!(!bucket.try_take(start + Duration::from_millis(100)));
         // A long pause refills only up to the burst.
