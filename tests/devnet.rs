@@ -12,7 +12,15 @@ fn devnet_registers_its_node_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let mut devnet = Process::start(
-        &["devnet", "--data", data, "--http", "127.0.0.1:0", "--seconds", "2"],
+        &[
+            "devnet",
+            "--data",
+            data,
+            "--http",
+            "127.0.0.1:0",
+            "--seconds",
+            "2",
+        ],
         &[],
     );
     devnet.wait_for_line("devnet: coordinator ", Duration::from_secs(20));

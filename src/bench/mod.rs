@@ -1,9 +1,17 @@
 //! `idleshare bench NAME`: benchmarks that print readable figures and end with one JSON line.
 
+mod coordinator_child;
+mod process;
+mod register;
+mod sessions;
+mod sim_session;
+mod stats;
+
 use crate::cli::Bench;
 
 pub async fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
-        Bench::Register(_) | Bench::Sessions(_) => anyhow::bail!("not yet implemented"),
+        Bench::Register(args) => register::run(args).await,
+        Bench::Sessions(args) => sessions::run(args).await,
     }
 }
