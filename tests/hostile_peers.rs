@@ -237,7 +237,7 @@ async fn a_message_out_of_order_is_refused() {
     let mut client = connect(&fixture.address(), &generate_key().unwrap()).await;
     let heartbeat = NodeMessage::Heartbeat {
         seq: 1,
-        activity: NodeActivity::Idle,
+        activity: NodeActivity::Starting,
     };
     send_frame(&mut client.send, &heartbeat).await.unwrap();
     let (code, message) = refusal(&mut client).await;
@@ -261,7 +261,7 @@ async fn a_flooding_node_is_rate_limited() {
     for seq in 0..500 {
         let heartbeat = NodeMessage::Heartbeat {
             seq,
-            activity: NodeActivity::Idle,
+            activity: NodeActivity::Starting,
         };
         if send_frame(&mut client.send, &heartbeat).await.is_err() {
             break;

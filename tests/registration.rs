@@ -31,7 +31,7 @@ fn three_nodes_register_and_show_in_the_registry_and_metrics() {
                 .starts_with("127.0.0.1:"),
             "{entry}"
         );
-        assert_eq!(entry["activity"], "idle");
+        assert_eq!(entry["activity"], "starting");
     }
     assert_eq!(coordinator.nodes().len(), 3);
     assert_eq!(coordinator.metric("idleshare_nodes{state=\"online\"}"), 3);

@@ -146,7 +146,7 @@ impl Registered {
                 _ = tokio::time::sleep_until(next.into()) => {}
             }
             let sent = Instant::now();
-            let activity = NodeActivity::Idle;
+            let activity = NodeActivity::Starting;
             send_frame(&mut self.send, &NodeMessage::Heartbeat { seq, activity }).await?;
             let ack = tokio::select! {
                 _ = stop.wait_for(|&stop| stop) => break,

@@ -92,7 +92,7 @@ impl Registry {
             first_seen_ms: now_ms,
             last_seen_ms: now_ms,
             state: NodeState::Offline,
-            activity: NodeActivity::Idle.label().into(),
+            activity: NodeActivity::Starting.label().into(),
             remote_addr: String::new(),
         });
         record.capabilities = capabilities;
@@ -109,6 +109,14 @@ impl Registry {
             record.last_seen_ms = now_ms.max(record.last_seen_ms);
             record.state = NodeState::Online;
             record.activity = activity.label().into();
+            self.dirty.insert(*id);
+        }
+    }
+
+    /// Replaces a registered node's capabilities (for example after a bandwidth test).
+    pub fn update_capabilities(&mut self, id: &NodeId, capabilities: Capabilities) {
+        if let Some(record) = self.nodes.get_mut(id) {
+            record.capabilities = capabilities;
             self.dirty.insert(*id);
         }
     }
@@ -167,6 +175,12 @@ impl Registry {
 mod tests {
     use super::*;
 
+    fn contributing() -> NodeActivity {
+        NodeActivity::Contributing {
+            budget: idleshare_protocol::Budget::default(),
+        }
+    }
+
     fn id(seed: u8) -> NodeId {
         NodeId::from(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key())
     }
@@ -190,14 +204,14 @@ mod tests {
     fn heartbeat_updates_last_seen_and_activity_and_never_goes_back_in_time() {
         let mut registry = Registry::default();
         registry.register(id(1), Capabilities::default(), "a:1".into(), 100);
-        registry.heartbeat(&id(1), &NodeActivity::Contributing, 200);
-        registry.heartbeat(&id(1), &NodeActivity::Contributing, 150);
+        registry.heartbeat(&id(1), &contributing(), 200);
+        registry.heartbeat(&id(1), &contributing(), 150);
         let record = &registry.records()[0];
         assert_eq!(
             (record.last_seen_ms, record.activity.as_str()),
             (200, "contributing")
         );
-        registry.heartbeat(&id(9), &NodeActivity::Idle, 300);
+        registry.heartbeat(&id(9), &NodeActivity::Starting, 300);
         assert_eq!(registry.records().len(), 1, "unknown ids are ignored");
     }
 

@@ -164,6 +164,10 @@ impl Shared {
         lock(&self.registry).heartbeat(id, activity, unix_ms());
     }
 
+    pub fn update_capabilities(&self, id: &NodeId, capabilities: Capabilities) {
+        lock(&self.registry).update_capabilities(id, capabilities);
+    }
+
     /// Marks the node offline if `connection` is still its live session.
     pub fn session_ended(&self, id: &NodeId, connection: &Connection) {
         let mut live = lock(&self.live);

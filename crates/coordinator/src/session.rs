@@ -194,6 +194,12 @@ async fn heartbeats(
                     return e.into();
                 }
             }
+            NodeMessage::UpdateCapabilities { capabilities } => {
+                if let Err(e) = capabilities.validate() {
+                    return SessionEnd::Rejected(ErrorCode::InvalidContent, e);
+                }
+                shared.update_capabilities(&node, capabilities);
+            }
             NodeMessage::Goodbye { reason } => return SessionEnd::Goodbye(reason),
             other => return unexpected("heartbeat", &other),
         }
@@ -205,6 +211,7 @@ fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
         NodeMessage::Hello(_) => "hello",
         NodeMessage::Register { .. } => "registration",
         NodeMessage::Heartbeat { .. } => "heartbeat",
+        NodeMessage::UpdateCapabilities { .. } => "capabilities update",
         NodeMessage::Goodbye { .. } => "goodbye",
     };
     SessionEnd::Rejected(

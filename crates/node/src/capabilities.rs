@@ -36,6 +36,7 @@ pub fn local_capabilities() -> Capabilities {
         os: System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.into()),
         arch: std::env::consts::ARCH.into(),
         agent_version: env!("CARGO_PKG_VERSION").into(),
+        ..Capabilities::default()
     }
 }
 

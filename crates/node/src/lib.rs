@@ -9,6 +9,8 @@
 pub mod backoff;
 pub mod capabilities;
 pub mod identity;
+pub mod monitor;
+pub mod policy;
 pub mod session;
 pub mod status;
 
@@ -112,7 +114,7 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         config.coordinator.to_string(),
     );
     let (status_tx, status_rx) = watch::channel(status);
-    let (activity_tx, activity_rx) = watch::channel(NodeActivity::Idle);
+    let (activity_tx, activity_rx) = watch::channel(NodeActivity::Starting);
     let (stop_tx, stop_rx) = watch::channel(false);
     let ctx = SessionContext {
         key: identity.key,

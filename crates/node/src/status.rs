@@ -57,7 +57,7 @@ impl NodeStatus {
             key_storage,
             coordinator,
             connection: ConnectionState::Connecting { attempt: 0 },
-            activity: NodeActivity::Idle,
+            activity: NodeActivity::Starting,
             last_heartbeat_ms: None,
             last_rtt_us: None,
             registered_at_ms: None,

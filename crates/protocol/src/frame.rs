@@ -117,6 +117,18 @@ mod tests {
                     os: "Debian 12".into(),
                     arch: "x86_64".into(),
                     agent_version: "0.1.0".into(),
+                    gpus: vec!["llvmpipe".into()],
+                    hardware: Some(HardwareScores {
+                        cpu_int_mops: 1000,
+                        cpu_float_mflops: 500,
+                        memory_mb_per_sec: 8000,
+                    }),
+                    bandwidth: Some(BandwidthReport {
+                        download_kbps: 100_000,
+                        upload_kbps: 20_000,
+                        rtt_us: 1500,
+                        measured_at_ms: 1,
+                    }),
                 },
             },
             NodeMessage::Heartbeat {
@@ -124,6 +136,24 @@ mod tests {
                 activity: NodeActivity::Paused {
                     reason: "owner active".into(),
                 },
+            },
+            NodeMessage::Heartbeat {
+                seq: 7,
+                activity: NodeActivity::Contributing {
+                    budget: Budget {
+                        cores: 3,
+                        cpu_percent: 80,
+                        memory_bytes: 1 << 30,
+                        gpu: true,
+                        network: true,
+                        upload_bytes_per_sec: Some(1_000_000),
+                        download_bytes_per_sec: None,
+                        cache_disk_bytes: 10 << 30,
+                    },
+                },
+            },
+            NodeMessage::UpdateCapabilities {
+                capabilities: Capabilities::default(),
             },
             NodeMessage::Goodbye {
                 reason: "bye".into(),
@@ -208,7 +238,7 @@ mod tests {
             decode_frame::<NodeMessage>(&[0, 0, 0, 0], MAX_CONTROL_FRAME_LEN),
             Err(FrameError::Empty)
         );
-        let mut frame = encode_frame(&every_node_message()[3], MAX_CONTROL_FRAME_LEN).unwrap();
+        let mut frame = encode_frame(&every_node_message()[5], MAX_CONTROL_FRAME_LEN).unwrap();
         frame.push(0);
         let len = (frame.len() - 4) as u32;
         frame[..4].copy_from_slice(&len.to_be_bytes());

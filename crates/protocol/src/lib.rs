@@ -21,6 +21,7 @@ pub use address::{AddressError, CoordinatorAddress};
 pub use frame::{FrameError, MAX_CONTROL_FRAME_LEN, decode_frame, encode_frame};
 pub use ids::{IdError, NodeId};
 pub use messages::{
-    Capabilities, CoordinatorMessage, ErrorCode, Hello, NodeActivity, NodeMessage, Welcome,
+    BandwidthReport, Budget, Capabilities, CoordinatorMessage, ErrorCode, HardwareScores, Hello,
+    NodeActivity, NodeMessage, Welcome,
 };
 pub use version::{ALPN, PROTOCOL_VERSION, SUPPORTED_VERSIONS, VersionError, negotiate};

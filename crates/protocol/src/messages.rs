@@ -14,6 +14,8 @@ use crate::ids::NodeId;
 
 /// Longest text field accepted in a message (capabilities, reasons), in bytes.
 pub const MAX_TEXT_LEN: usize = 512;
+/// Most GPUs a node may list.
+pub const MAX_GPUS: usize = 16;
 
 /// The first message of every session. Frozen across protocol versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,60 @@ pub struct Capabilities {
     pub arch: String,
     /// The node software's version.
     pub agent_version: String,
+    /// Graphics adapters, by name (every vendor; empty when there are none).
+    #[serde(default)]
+    pub gpus: Vec<String>,
+    /// Scores from the node's hardware benchmark, once it has run.
+    #[serde(default)]
+    pub hardware: Option<HardwareScores>,
+    /// The latest bandwidth test against the coordinator.
+    #[serde(default)]
+    pub bandwidth: Option<BandwidthReport>,
+}
+
+/// Results of the hardware benchmark a node runs on first start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HardwareScores {
+    /// Integer operations, in millions per second on one core.
+    pub cpu_int_mops: u64,
+    /// Floating-point operations, in millions per second on one core.
+    pub cpu_float_mflops: u64,
+    /// Memory copy bandwidth in MB/s.
+    pub memory_mb_per_sec: u64,
+}
+
+/// A bandwidth test against the coordinator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BandwidthReport {
+    /// Download (coordinator → node) in kbit/s.
+    pub download_kbps: u64,
+    /// Upload (node → coordinator) in kbit/s.
+    pub upload_kbps: u64,
+    /// Round-trip time in microseconds.
+    pub rtt_us: u64,
+    /// When it was measured (Unix ms).
+    pub measured_at_ms: u64,
+}
+
+/// What the contribution policy lets the network use right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    /// CPU cores work may occupy.
+    pub cores: u32,
+    /// Share of each granted core work may use, in percent (1–100).
+    pub cpu_percent: u8,
+    /// Memory work may use, in bytes.
+    pub memory_bytes: u64,
+    /// Whether GPU work may run.
+    pub gpu: bool,
+    /// Whether network work (cache serving and filling) may run.
+    pub network: bool,
+    /// Upload cap in bytes per second (`None` = uncapped).
+    pub upload_bytes_per_sec: Option<u64>,
+    /// Download cap in bytes per second (`None` = uncapped).
+    pub download_bytes_per_sec: Option<u64>,
+    /// Disk space the cache may use, in bytes.
+    pub cache_disk_bytes: u64,
 }
 
 impl Capabilities {
@@ -49,7 +105,10 @@ impl Capabilities {
             ("os", &self.os),
             ("arch", &self.arch),
             ("agent_version", &self.agent_version),
-        ] {
+        ]
+        .into_iter()
+        .chain(self.gpus.iter().map(|gpu| ("gpus", gpu)))
+        {
             if value.len() > MAX_TEXT_LEN {
                 return Err(format!(
                     "capability {name} is longer than {MAX_TEXT_LEN} bytes"
@@ -63,10 +122,13 @@ impl Capabilities {
 /// What a node is doing, reported in every heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NodeActivity {
-    /// Connected and willing, no work running.
-    Idle,
-    /// Running work for the network.
-    Contributing,
+    /// The node has not decided yet (its first sample is pending).
+    Starting,
+    /// The owner is away: the node takes work within this budget.
+    Contributing {
+        /// What work may use.
+        budget: Budget,
+    },
     /// Not contributing now; the reason is for people.
     Paused {
         /// Why, in words the UI can show.
@@ -75,12 +137,28 @@ pub enum NodeActivity {
 }
 
 impl NodeActivity {
-    /// A short lowercase label: `idle`, `contributing` or `paused`.
+    /// A short lowercase label: `starting`, `contributing` or `paused`.
     pub fn label(&self) -> &'static str {
         match self {
-            NodeActivity::Idle => "idle",
-            NodeActivity::Contributing => "contributing",
+            NodeActivity::Starting => "starting",
+            NodeActivity::Contributing { .. } => "contributing",
             NodeActivity::Paused { .. } => "paused",
+        }
+    }
+
+    /// The budget, when contributing.
+    pub fn budget(&self) -> Option<&Budget> {
+        match self {
+            NodeActivity::Contributing { budget } => Some(budget),
+            _ => None,
+        }
+    }
+
+    /// The reason, when paused.
+    pub fn pause_reason(&self) -> Option<&str> {
+        match self {
+            NodeActivity::Paused { reason } => Some(reason),
+            _ => None,
         }
     }
 }
@@ -101,6 +179,11 @@ pub enum NodeMessage {
         seq: u64,
         /// Current activity.
         activity: NodeActivity,
+    },
+    /// Newer capabilities (for example after a bandwidth test).
+    UpdateCapabilities {
+        /// The full, current description.
+        capabilities: Capabilities,
     },
     /// The node is leaving on purpose.
     Goodbye {
