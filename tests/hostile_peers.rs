@@ -320,6 +320,51 @@ async fn connections_beyond_the_limit_are_refused() {
     fixture.assert_honest_node_still_served();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_unannounced_bulk_transfers_are_refused() {
+    use idleshare_protocol::bulk::{BulkRequest, BulkResponse, MAX_BANDWIDTH_TEST_BYTES};
+    let fixture = Fixture::new(&[]);
+    let key = generate_key().unwrap();
+    let mut client = connect(&fixture.address(), &key).await;
+    send_frame(
+        &mut client.send,
+        &hello(vec![1], NodeId::from(key.verifying_key())),
+    )
+    .await
+    .unwrap();
+    send_frame(&mut client.send, &register()).await.unwrap();
+    let welcome = recv_frame::<CoordinatorMessage>(&mut client.recv, MAX_CONTROL_FRAME_LEN)
+        .await
+        .unwrap();
+    assert!(matches!(welcome, Some(CoordinatorMessage::Welcome(_))));
+
+    // Asking for more than the limit.
+    let (mut send, mut recv) = client.connection.open_bi().await.unwrap();
+    let too_big = BulkRequest::Download {
+        bytes: MAX_BANDWIDTH_TEST_BYTES + 1,
+    };
+    send_frame(&mut send, &too_big).await.unwrap();
+    let answer = recv_frame::<BulkResponse>(&mut recv, 1024).await.unwrap();
+    assert!(
+        matches!(&answer, Some(BulkResponse::Refused { message }) if message.contains("outside")),
+        "{answer:?}"
+    );
+
+    // Sending more than announced.
+    let (mut send, mut recv) = client.connection.open_bi().await.unwrap();
+    send_frame(&mut send, &BulkRequest::Upload { bytes: 10 })
+        .await
+        .unwrap();
+    let _ = send.write_all(&[0u8; 100_000]).await;
+    let _ = send.finish();
+    let answer = recv_frame::<BulkResponse>(&mut recv, 1024).await.unwrap();
+    assert!(
+        matches!(&answer, Some(BulkResponse::Refused { message }) if message.contains("exceeded")),
+        "{answer:?}"
+    );
+    fixture.assert_honest_node_still_served();
+}
+
 #[test]
 fn a_node_pinning_the_wrong_coordinator_key_refuses_to_talk() {
     let fixture = Fixture::new(&[]);

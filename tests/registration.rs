@@ -76,7 +76,12 @@ fn killed_coordinator_restarts_and_every_node_is_back_within_10_s_with_its_entry
             entry["first_seen_ms"], old["first_seen_ms"],
             "registry entry kept"
         );
-        assert_eq!(entry["capabilities"], old["capabilities"]);
+        for key in ["cpu_model", "cpu_cores", "memory_bytes", "os"] {
+            assert_eq!(
+                entry["capabilities"][key], old["capabilities"][key],
+                "{key}"
+            );
+        }
     }
     let elapsed = restarted_at.elapsed();
     assert!(elapsed <= Duration::from_secs(10), "took {elapsed:?}");
@@ -129,4 +134,30 @@ fn a_node_that_stops_heartbeating_is_marked_offline() {
             .filter(|n| n["state"] == "offline")
     });
     assert!(entry["last_seen_ms"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_node_measures_its_bandwidth_once_and_reports_it_in_its_capabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
+    let data = dir.path().join("node");
+    let mut node = NodeProcess::start(&coordinator.address, &data);
+    let measured = wait_until(Duration::from_secs(20), "bandwidth in capabilities", || {
+        coordinator
+            .node(&node.id)
+            .map(|n| n["capabilities"]["bandwidth"].clone())
+            .filter(|b| b["download_kbps"].as_u64().unwrap_or(0) > 0)
+    });
+    assert!(measured["upload_kbps"].as_u64().unwrap() > 0, "{measured}");
+    assert!(measured["rtt_us"].as_u64().unwrap() > 0, "{measured}");
+    assert!(data.join("bandwidth.json").exists());
+
+    // A restart within a day reuses the stored result instead of testing again.
+    assert!(node.process.terminate().success());
+    let node = NodeProcess::start(&coordinator.address, &data);
+    let entry = wait_online(&coordinator, &node.id, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    let again = coordinator.node(&node.id).unwrap()["capabilities"]["bandwidth"].clone();
+    assert_eq!(entry["capabilities"]["bandwidth"], measured);
+    assert_eq!(again, measured, "no second test within a day");
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use idleshare_protocol::{Capabilities, PROTOCOL_VERSION};
+use idleshare_protocol::{Budget, Capabilities, PROTOCOL_VERSION};
 use serde::Serialize;
 
 use crate::registry::NodeState;
@@ -20,8 +20,12 @@ pub struct NodeView {
     pub id: String,
     /// `online` or `offline`.
     pub state: NodeState,
-    /// `idle`, `contributing` or `paused`.
+    /// `starting`, `contributing` or `paused`.
     pub activity: String,
+    /// Why the node is paused, in words (when paused).
+    pub pause_reason: Option<String>,
+    /// What work may use on this node (when contributing).
+    pub budget: Option<Budget>,
     /// What the node registered with.
     pub capabilities: Capabilities,
     /// First registration (Unix ms).
@@ -65,7 +69,9 @@ async fn nodes(State(shared): State<Arc<Shared>>) -> Json<Vec<NodeView>> {
         .map(|r| NodeView {
             id: r.id.to_string(),
             state: r.state,
-            activity: r.activity,
+            activity: r.activity.label().into(),
+            pause_reason: r.activity.pause_reason().map(str::to_owned),
+            budget: r.activity.budget().copied(),
             capabilities: r.capabilities,
             first_seen_ms: r.first_seen_ms,
             last_seen_ms: r.last_seen_ms,

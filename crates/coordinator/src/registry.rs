@@ -51,8 +51,8 @@ pub struct NodeRecord {
     pub last_seen_ms: u64,
     /// Online or offline.
     pub state: NodeState,
-    /// Activity label from the last heartbeat (`idle`, `contributing`, `paused`).
-    pub activity: String,
+    /// What the node reported in its last heartbeat (budget or pause reason).
+    pub activity: NodeActivity,
     /// Remote address of the latest session.
     pub remote_addr: String,
 }
@@ -92,7 +92,7 @@ impl Registry {
             first_seen_ms: now_ms,
             last_seen_ms: now_ms,
             state: NodeState::Offline,
-            activity: NodeActivity::Starting.label().into(),
+            activity: NodeActivity::Starting,
             remote_addr: String::new(),
         });
         record.capabilities = capabilities;
@@ -108,7 +108,7 @@ impl Registry {
         if let Some(record) = self.nodes.get_mut(id) {
             record.last_seen_ms = now_ms.max(record.last_seen_ms);
             record.state = NodeState::Online;
-            record.activity = activity.label().into();
+            record.activity = activity.clone();
             self.dirty.insert(*id);
         }
     }
@@ -160,6 +160,15 @@ impl Registry {
         records
     }
 
+    /// Online nodes that may take work now, with their budgets.
+    pub fn contributing(&self) -> Vec<(NodeId, idleshare_protocol::Budget)> {
+        self.nodes
+            .values()
+            .filter(|r| r.state == NodeState::Online)
+            .filter_map(|r| r.activity.budget().map(|b| (r.id, *b)))
+            .collect()
+    }
+
     /// Count of nodes per state: (online, offline).
     pub fn counts(&self) -> (usize, usize) {
         let online = self
@@ -208,11 +217,32 @@ mod tests {
         registry.heartbeat(&id(1), &contributing(), 150);
         let record = &registry.records()[0];
         assert_eq!(
-            (record.last_seen_ms, record.activity.as_str()),
-            (200, "contributing")
+            (record.last_seen_ms, &record.activity),
+            (200, &contributing())
         );
         registry.heartbeat(&id(9), &NodeActivity::Starting, 300);
         assert_eq!(registry.records().len(), 1, "unknown ids are ignored");
+    }
+
+    #[test]
+    fn only_online_nodes_with_a_budget_can_take_work() {
+        let mut registry = Registry::default();
+        for seed in 1..=3 {
+            registry.register(id(seed), Capabilities::default(), "a:1".into(), 1);
+        }
+        registry.heartbeat(&id(1), &contributing(), 2);
+        let paused = NodeActivity::Paused {
+            reason: "on battery".into(),
+        };
+        registry.heartbeat(&id(2), &paused, 2);
+        registry.heartbeat(&id(3), &contributing(), 2);
+        registry.go_offline(&id(3));
+        let ids: Vec<NodeId> = registry
+            .contributing()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, vec![id(1)]);
     }
 
     #[test]

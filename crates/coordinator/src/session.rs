@@ -95,7 +95,10 @@ async fn run(
         Ok(node) => node,
         Err(end) => return (None, end),
     };
+    // Bulk transfers get their own streams so they never delay a heartbeat.
+    let bulk = tokio::spawn(crate::bulk::serve_bulk_streams(connection.clone()));
     let end = heartbeats(node, send, recv, shared, &mut bucket).await;
+    bulk.abort();
     (Some(node), end)
 }
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use idleshare_protocol::{Capabilities, NodeId};
+use idleshare_protocol::{Capabilities, NodeActivity, NodeId};
 use rusqlite::{Connection, params};
 
 use crate::registry::{NodeRecord, NodeState};
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     first_seen_ms INTEGER NOT NULL,
     last_seen_ms  INTEGER NOT NULL,
     state         TEXT NOT NULL,
-    activity      TEXT NOT NULL,
+    activity      TEXT NOT NULL, -- JSON of the last reported NodeActivity
     remote_addr   TEXT NOT NULL
 );";
 
@@ -127,6 +127,8 @@ impl RegistryStore for SqliteStore {
             let node_id: NodeId = id.parse().map_err(|e| corrupt(format!("{e}")))?;
             let capabilities: Capabilities =
                 serde_json::from_str(&capabilities).map_err(|e| corrupt(e.to_string()))?;
+            let activity: NodeActivity =
+                serde_json::from_str(&activity).map_err(|e| corrupt(e.to_string()))?;
             records.push(NodeRecord {
                 id: node_id,
                 capabilities,
@@ -157,13 +159,15 @@ impl RegistryStore for SqliteStore {
             for record in records {
                 let capabilities = serde_json::to_string(&record.capabilities)
                     .expect("capabilities always serialise to JSON");
+                let activity = serde_json::to_string(&record.activity)
+                    .expect("activity always serialises to JSON");
                 upsert.execute(params![
                     record.id.to_string(),
                     capabilities,
                     record.first_seen_ms as i64,
                     record.last_seen_ms as i64,
                     record.state.label(),
-                    record.activity,
+                    activity,
                     record.remote_addr,
                 ])?;
             }
@@ -188,7 +192,9 @@ mod tests {
             first_seen_ms: first_seen,
             last_seen_ms: first_seen,
             state: NodeState::Online,
-            activity: "idle".into(),
+            activity: NodeActivity::Paused {
+                reason: "on battery".into(),
+            },
             remote_addr: "127.0.0.1:1".into(),
         }
     }
@@ -228,7 +234,7 @@ mod tests {
         store
             .lock()
             .execute(
-                "INSERT INTO nodes VALUES ('not-an-id', '{}', 0, 0, 'online', 'idle', '')",
+                "INSERT INTO nodes VALUES ('not-an-id', '{}', 0, 0, 'online', '\"Starting\"', '')",
                 [],
             )
             .unwrap();

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod backoff;
+pub mod bandwidth;
 pub mod capabilities;
 pub mod identity;
 pub mod monitor;
@@ -40,6 +41,8 @@ pub struct NodeConfig {
     pub backoff_initial: Duration,
     /// Longest reconnect delay.
     pub backoff_max: Duration,
+    /// How old a bandwidth result may be before a new test runs at registration.
+    pub bandwidth_max_age: Duration,
 }
 
 impl NodeConfig {
@@ -51,6 +54,7 @@ impl NodeConfig {
             key_store: KeyStorePreference::Auto,
             backoff_initial: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
+            bandwidth_max_age: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -121,6 +125,8 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         address: config.coordinator.clone(),
         capabilities: capabilities::local_capabilities(),
         limits: TransportLimits::default(),
+        data_dir: config.data_dir.clone(),
+        bandwidth_max_age: config.bandwidth_max_age,
     };
     let backoff = Backoff::new(config.backoff_initial, config.backoff_max);
     let task = tokio::spawn(keep_session(ctx, backoff, status_tx, activity_rx, stop_rx));

@@ -5,9 +5,11 @@
 //! cancelling a half-read frame.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
+use idleshare_protocol::BandwidthReport;
 use idleshare_protocol::{
     Capabilities, CoordinatorAddress, CoordinatorMessage, ErrorCode, Hello, MAX_CONTROL_FRAME_LEN,
     NodeActivity, NodeId, NodeMessage, SUPPORTED_VERSIONS, Welcome,
@@ -18,8 +20,10 @@ use idleshare_transport::{
 };
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
+use crate::bandwidth;
 use crate::status::{ConnectionState, NodeStatus};
 
 /// How long registration may take once connected.
@@ -88,6 +92,20 @@ pub(crate) struct SessionContext {
     pub address: CoordinatorAddress,
     pub capabilities: Capabilities,
     pub limits: TransportLimits,
+    /// Where the bandwidth result is kept.
+    pub data_dir: PathBuf,
+    /// A stored bandwidth result younger than this is reused.
+    pub bandwidth_max_age: Duration,
+}
+
+impl SessionContext {
+    /// Capabilities with the latest stored bandwidth result.
+    fn current_capabilities(&self) -> Capabilities {
+        Capabilities {
+            bandwidth: bandwidth::load_report(&self.data_dir),
+            ..self.capabilities.clone()
+        }
+    }
 }
 
 /// Inputs the session watches.
@@ -134,7 +152,21 @@ pub(crate) async fn run_session(
         session.welcome.version,
         session.welcome.heartbeat_interval_ms
     );
-    let result = session.heartbeat_loop(status, activity, stop).await;
+    let stale = session
+        .capabilities
+        .bandwidth
+        .is_none_or(|report| !bandwidth::is_fresh(&report, unix_ms(), ctx.bandwidth_max_age));
+    if stale {
+        let connection = session.connection.clone();
+        session.bandwidth_test = Some(tokio::spawn(async move {
+            bandwidth::measure(&connection, unix_ms()).await
+        }));
+    }
+    status.send_modify(|s| s.bandwidth = session.capabilities.bandwidth);
+    let result = session.heartbeat_loop(ctx, status, activity, stop).await;
+    if let Some(test) = session.bandwidth_test.take() {
+        test.abort();
+    }
     session.close(result.is_ok()).await;
     result
 }
@@ -178,8 +210,9 @@ async fn register(
         node_id: NodeId::from(ctx.key.verifying_key()),
     });
     send_frame(&mut send, &hello).await?;
+    let capabilities = ctx.current_capabilities();
     let register = NodeMessage::Register {
-        capabilities: ctx.capabilities.clone(),
+        capabilities: capabilities.clone(),
     };
     send_frame(&mut send, &register).await?;
     let answer = tokio::time::timeout(
@@ -200,6 +233,8 @@ async fn register(
         send,
         frames,
         welcome,
+        capabilities,
+        bandwidth_test: None,
     })
 }
 
@@ -239,11 +274,15 @@ struct Session {
     send: SendStream,
     frames: mpsc::Receiver<Result<CoordinatorMessage, FramedError>>,
     welcome: Welcome,
+    /// What we registered with; updated when a bandwidth test finishes.
+    capabilities: Capabilities,
+    bandwidth_test: Option<JoinHandle<Result<BandwidthReport, bandwidth::BandwidthError>>>,
 }
 
 impl Session {
     async fn heartbeat_loop(
         &mut self,
+        ctx: &SessionContext,
         status: &watch::Sender<NodeStatus>,
         activity: &watch::Receiver<NodeActivity>,
         stop: &mut watch::Receiver<bool>,
@@ -267,6 +306,10 @@ impl Session {
                     pending = Some((seq, Instant::now()));
                 }
                 _ = sleep_until_opt(deadline) => return Err(SessionError::HeartbeatTimeout(ack_deadline)),
+                result = join_opt(&mut self.bandwidth_test) => {
+                    self.bandwidth_test = None;
+                    self.report_bandwidth(ctx, status, result).await?;
+                }
                 frame = self.frames.recv() => match frame {
                     Some(Ok(CoordinatorMessage::HeartbeatAck { seq: acked })) => {
                         if let Some((expected, sent)) = pending
@@ -288,6 +331,42 @@ impl Session {
         }
     }
 
+    /// Stores a finished bandwidth test and tells the coordinator.
+    async fn report_bandwidth(
+        &mut self,
+        ctx: &SessionContext,
+        status: &watch::Sender<NodeStatus>,
+        result: Result<Result<BandwidthReport, bandwidth::BandwidthError>, tokio::task::JoinError>,
+    ) -> Result<(), SessionError> {
+        let report = match result {
+            Ok(Ok(report)) => report,
+            Ok(Err(e)) => {
+                tracing::warn!("bandwidth test failed: {e}");
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!("bandwidth test task failed: {e}");
+                return Ok(());
+            }
+        };
+        tracing::info!(
+            "bandwidth: {:.1} Mbit/s down, {:.1} Mbit/s up, rtt {:.2} ms",
+            report.download_kbps as f64 / 1000.0,
+            report.upload_kbps as f64 / 1000.0,
+            report.rtt_us as f64 / 1000.0
+        );
+        if let Err(e) = bandwidth::store_report(&ctx.data_dir, &report) {
+            tracing::warn!("cannot store the bandwidth result: {e}");
+        }
+        self.capabilities.bandwidth = Some(report);
+        status.send_modify(|s| s.bandwidth = Some(report));
+        let update = NodeMessage::UpdateCapabilities {
+            capabilities: self.capabilities.clone(),
+        };
+        send_frame(&mut self.send, &update).await?;
+        Ok(())
+    }
+
     /// Ends the session: a goodbye when we chose to leave, then closes the connection.
     async fn close(mut self, stopping: bool) {
         if stopping {
@@ -302,6 +381,14 @@ impl Session {
         }
         self.connection.close(0u32.into(), b"bye");
         let _ = tokio::time::timeout(GOODBYE_GRACE, self.endpoint.wait_idle()).await;
+    }
+}
+
+/// Waits for the task if there is one; never resolves otherwise.
+async fn join_opt<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match task {
+        Some(task) => task.await,
+        None => std::future::pending().await,
     }
 }
 

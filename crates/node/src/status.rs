@@ -1,6 +1,6 @@
 //! What the node shows the world: a snapshot published on a `tokio::sync::watch`.
 
-use idleshare_protocol::{NodeActivity, NodeId};
+use idleshare_protocol::{BandwidthReport, NodeActivity, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::KeyStorage;
@@ -47,6 +47,8 @@ pub struct NodeStatus {
     pub last_error: Option<String>,
     /// Successful registrations since start.
     pub sessions: u64,
+    /// The latest bandwidth test against the coordinator.
+    pub bandwidth: Option<BandwidthReport>,
 }
 
 impl NodeStatus {
@@ -63,6 +65,7 @@ impl NodeStatus {
             registered_at_ms: None,
             last_error: None,
             sessions: 0,
+            bandwidth: None,
         }
     }
 

@@ -8,10 +8,12 @@
 //! - [`address`]: the copy-pasteable coordinator address (`KEY@host:port`);
 //! - [`version`]: protocol versions and negotiation;
 //! - [`messages`]: the session messages (hello, register, welcome, heartbeat, error, goodbye);
-//! - [`frame`]: length-prefixed postcard frames with a hard maximum size.
+//! - [`frame`]: length-prefixed postcard frames with a hard maximum size;
+//! - [`bulk`]: requests on bulk streams (the bandwidth test), beside the control stream.
 #![deny(missing_docs)]
 
 pub mod address;
+pub mod bulk;
 pub mod frame;
 pub mod ids;
 pub mod messages;

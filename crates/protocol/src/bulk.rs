@@ -1,0 +1,86 @@
+//! Bulk streams: each bulk transfer gets its own QUIC stream beside the control stream, so a
+//! big transfer never delays a heartbeat.
+//!
+//! A node opens a bidirectional stream and sends one [`BulkRequest`] frame. For now the only
+//! transfers are the bandwidth test's:
+//! - `Download { bytes }`: the coordinator sends `bytes` bytes, then finishes the stream;
+//! - `Upload { bytes }`: the node sends `bytes` bytes after the request and finishes; the
+//!   coordinator answers with one [`BulkResponse`] frame saying how many bytes it received.
+//! A refused request is answered with [`BulkResponse::Refused`] (too big, too frequent).
+
+use serde::{Deserialize, Serialize};
+
+/// Largest bandwidth-test transfer either way (16 MiB).
+pub const MAX_BANDWIDTH_TEST_BYTES: u32 = 16 << 20;
+
+/// Largest request or response frame on a bulk stream.
+pub const MAX_BULK_CONTROL_FRAME_LEN: usize = 1024;
+
+/// The first frame on a bulk stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkRequest {
+    /// Send me this many bytes.
+    Download {
+        /// Bytes requested.
+        bytes: u32,
+    },
+    /// I am about to send this many bytes.
+    Upload {
+        /// Bytes announced.
+        bytes: u32,
+    },
+}
+
+/// The coordinator's answer on a bulk stream, where one is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkResponse {
+    /// The upload arrived in full.
+    Received {
+        /// Bytes received.
+        bytes: u64,
+    },
+    /// The request was refused.
+    Refused {
+        /// Why.
+        message: String,
+    },
+}
+
+impl BulkRequest {
+    /// Checks the request against the limits.
+    pub fn validate(&self) -> Result<(), String> {
+        let bytes = match self {
+            BulkRequest::Download { bytes } | BulkRequest::Upload { bytes } => *bytes,
+        };
+        if bytes == 0 || bytes > MAX_BANDWIDTH_TEST_BYTES {
+            return Err(format!(
+                "transfer of {bytes} bytes is outside 1..={MAX_BANDWIDTH_TEST_BYTES}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_outside_the_limit_are_refused_with_the_numbers() {
+        assert!(BulkRequest::Download { bytes: 1 }.validate().is_ok());
+        assert!(
+            BulkRequest::Upload {
+                bytes: MAX_BANDWIDTH_TEST_BYTES
+            }
+            .validate()
+            .is_ok()
+        );
+        let err = BulkRequest::Upload {
+            bytes: MAX_BANDWIDTH_TEST_BYTES + 1,
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.contains("16777217"), "{err}");
+        assert!(BulkRequest::Download { bytes: 0 }.validate().is_err());
+    }
+}
