@@ -65,6 +65,18 @@ pub struct NodeCommand {
 pub enum NodeAction {
     /// Print this node's id (creating its key on first use).
     Id(NodeIdArgs),
+    /// Show a running node's live snapshot and contribution decision.
+    Status(NodeStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodeStatusArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Print the raw status as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod coordinator;
 mod devnet;
 mod node;
+mod node_status;
 
 use std::path::PathBuf;
 
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node(node) => match node.action {
             // Identity only: no runtime needed, and the keychain is used synchronously.
             Some(NodeAction::Id(args)) => node::print_id(args),
+            Some(NodeAction::Status(args)) => node_status::print(args),
             None => runtime()?.block_on(node::run(node.run)),
         },
         Command::Coordinator(args) => runtime()?.block_on(coordinator::run(args)),

@@ -14,6 +14,7 @@ pub mod monitor;
 pub mod policy;
 pub mod session;
 pub mod status;
+pub mod status_file;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,6 +77,8 @@ pub struct NodeHandle {
     activity: watch::Sender<NodeActivity>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    mirror: JoinHandle<()>,
+    data_dir: PathBuf,
 }
 
 impl NodeHandle {
@@ -93,6 +96,9 @@ impl NodeHandle {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.mirror.abort();
+        let last = self.status.borrow().clone();
+        status_file::write_final(&self.data_dir, &last);
     }
 }
 
@@ -129,12 +135,18 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         bandwidth_max_age: config.bandwidth_max_age,
     };
     let backoff = Backoff::new(config.backoff_initial, config.backoff_max);
+    let mirror = tokio::spawn(status_file::mirror_status(
+        config.data_dir.clone(),
+        status_rx.clone(),
+    ));
     let task = tokio::spawn(keep_session(ctx, backoff, status_tx, activity_rx, stop_rx));
     NodeHandle {
         status: status_rx,
         activity: activity_tx,
         stop: stop_tx,
         task,
+        mirror,
+        data_dir: config.data_dir,
     }
 }
 

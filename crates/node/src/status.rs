@@ -4,6 +4,8 @@ use idleshare_protocol::{BandwidthReport, NodeActivity, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::KeyStorage;
+use crate::monitor::Snapshot;
+use crate::policy::Decision;
 
 /// Where the node is in its life with the coordinator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +27,7 @@ pub enum ConnectionState {
 }
 
 /// A snapshot of the node's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeStatus {
     /// This node's id.
     pub node_id: NodeId,
@@ -49,6 +51,10 @@ pub struct NodeStatus {
     pub sessions: u64,
     /// The latest bandwidth test against the coordinator.
     pub bandwidth: Option<BandwidthReport>,
+    /// The monitor's latest reading (None until the first sample).
+    pub snapshot: Option<Snapshot>,
+    /// The contribution policy's latest decision (None until the first sample).
+    pub decision: Option<Decision>,
 }
 
 impl NodeStatus {
@@ -66,6 +72,8 @@ impl NodeStatus {
             last_error: None,
             sessions: 0,
             bandwidth: None,
+            snapshot: None,
+            decision: None,
         }
     }
 
