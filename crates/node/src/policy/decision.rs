@@ -74,6 +74,8 @@ pub enum PauseReason {
         /// Free memory in MiB.
         free_mib: u64,
     },
+    /// Memory use cannot be read, so no memory budget can be sized safely.
+    MemoryUnknown,
 }
 
 impl fmt::Display for PauseReason {
@@ -103,6 +105,7 @@ impl fmt::Display for PauseReason {
             PauseReason::LowMemory { free_mib } => {
                 write!(f, "too little free memory ({free_mib} MiB)")
             }
+            PauseReason::MemoryUnknown => write!(f, "memory use cannot be read on this computer"),
         }
     }
 }
