@@ -7,7 +7,11 @@ set -euo pipefail
 # build-essential, pkg-config: C parts of dependencies (ring, bundled SQLite).
 # libdbus-1-dev: the keyring crate talks to Secret Service over libdbus.
 # dbus-daemon (dbus-run-session), gnome-keyring: a real, headless OS keychain for tests.
-PACKAGES=(build-essential pkg-config libdbus-1-dev dbus-daemon gnome-keyring)
+# xvfb, xdotool, x11-utils (xprop, xmessage): a private X server with real input and EWMH
+#   properties for the desktop idle and full-screen tests and `idleshare bench yield`.
+# python3-dbusmock: a fake logind on a private bus for the logind idle-hint test.
+PACKAGES=(build-essential pkg-config libdbus-1-dev dbus-daemon gnome-keyring
+  xvfb xdotool x11-utils python3-dbusmock)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -11,6 +11,8 @@ trap 'rm -rf "$keyring_home"' EXIT
 export XDG_DATA_HOME="$keyring_home"
 # The keychain tests fail instead of skipping when no keychain is reachable.
 export IDLESHARE_REQUIRE_KEYCHAIN=1
+# The desktop tests (Xvfb, xdotool, python3-dbusmock) fail instead of skipping without them.
+export IDLESHARE_REQUIRE_XVFB=1
 
 dbus-run-session -- sh -c '
   echo -n idleshare-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null

@@ -147,6 +147,8 @@ pub enum Bench {
     Register(RegisterBenchArgs),
     /// A coordinator holding many node sessions: memory per session, heartbeat latency.
     Sessions(SessionsBenchArgs),
+    /// Owner input → contributed work off the CPU (Xvfb + xdotool), and pause_now → off.
+    Yield(YieldBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,4 +169,14 @@ pub struct SessionsBenchArgs {
     /// Heartbeat interval the coordinator asks for, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub heartbeat_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct YieldBenchArgs {
+    /// Number of input events to time (and as many direct pauses for the baseline).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub trials: u64,
+    /// Worker threads burning CPU during each trial.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub workers: u64,
 }

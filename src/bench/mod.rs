@@ -6,6 +6,7 @@ mod register;
 mod sessions;
 mod sim_session;
 mod stats;
+mod yield_bench;
 
 use crate::cli::Bench;
 
@@ -13,5 +14,6 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Register(args) => register::run(args).await,
         Bench::Sessions(args) => sessions::run(args).await,
+        Bench::Yield(args) => yield_bench::run(args).await,
     }
 }

@@ -9,10 +9,13 @@
 pub mod backoff;
 pub mod bandwidth;
 pub mod capabilities;
+pub mod executor;
+pub mod hwbench;
 pub mod identity;
 pub mod monitor;
 pub mod policy;
 pub mod session;
+pub mod settings;
 pub mod status;
 pub mod status_file;
 
