@@ -9,6 +9,8 @@ scripts/setup.sh
 keyring_home=$(mktemp -d)
 trap 'rm -rf "$keyring_home"' EXIT
 export XDG_DATA_HOME="$keyring_home"
+# Nodes started without --settings read the per-user config dir: keep the owner's out of it.
+export XDG_CONFIG_HOME="$keyring_home/config"
 # The keychain tests fail instead of skipping when no keychain is reachable.
 export IDLESHARE_REQUIRE_KEYCHAIN=1
 # The desktop tests (Xvfb, xdotool, python3-dbusmock) fail instead of skipping without them.

@@ -100,6 +100,10 @@ pub struct NodeRunArgs {
     /// Where to keep the key: the OS keychain (auto falls back to a 0600 file without one).
     #[arg(long, value_enum, default_value_t = KeyStoreArg::Auto)]
     pub key_store: KeyStoreArg,
+    /// The settings file (default: settings.toml in the per-user config dir). Edits to it
+    /// apply while the node runs.
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -133,6 +137,9 @@ pub struct DevnetArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub seconds: Option<u64>,
+    /// The node's settings file (default: settings.toml in the devnet data dir).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +156,8 @@ pub enum Bench {
     Sessions(SessionsBenchArgs),
     /// Owner input → contributed work off the CPU (Xvfb + xdotool), and pause_now → off.
     Yield(YieldBenchArgs),
+    /// A paused headless node: its CPU and memory cost while it only watches.
+    Overhead(OverheadBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -179,4 +188,11 @@ pub struct YieldBenchArgs {
     /// Worker threads burning CPU during each trial.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub workers: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct OverheadBenchArgs {
+    /// Seconds to measure the paused node.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
 }

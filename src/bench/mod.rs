@@ -1,6 +1,7 @@
 //! `idleshare bench NAME`: benchmarks that print readable figures and end with one JSON line.
 
 mod coordinator_child;
+mod overhead;
 mod process;
 mod register;
 mod sessions;
@@ -15,5 +16,6 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Register(args) => register::run(args).await,
         Bench::Sessions(args) => sessions::run(args).await,
         Bench::Yield(args) => yield_bench::run(args).await,
+        Bench::Overhead(args) => overhead::run(args).await,
     }
 }

@@ -22,7 +22,12 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     if let Some(http) = coordinator.http_addr() {
         println!("devnet: registry at http://{http}/v1/nodes, metrics at http://{http}/metrics");
     }
-    let node_config = NodeConfig::new(coordinator.address().clone(), data_dir.join("node"));
+    let settings_path = args
+        .settings
+        .unwrap_or_else(|| data_dir.join("settings.toml"));
+    let settings = super::open_settings(settings_path)?;
+    let mut node_config = NodeConfig::new(coordinator.address().clone(), data_dir.join("node"));
+    node_config.settings = settings.subscribe();
     let node = start_node(node_config)
         .await
         .context("cannot start the local node")?;

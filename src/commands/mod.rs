@@ -7,7 +7,10 @@ mod node_status;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use idleshare_node::settings::SettingsStore;
 
 use crate::cli::{Cli, Command, NodeAction};
 
@@ -18,12 +21,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             // Identity only: no runtime needed, and the keychain is used synchronously.
             Some(NodeAction::Id(args)) => node::print_id(args),
             Some(NodeAction::Status(args)) => node_status::print(args),
-            None => runtime()?.block_on(node::run(node.run)),
+            // A node is idle nearly all the time: one thread avoids cross-thread wake-ups,
+            // which dominated its CPU while paused (see `bench overhead`).
+            None => single_thread_runtime()?.block_on(node::run(node.run)),
         },
         Command::Coordinator(args) => runtime()?.block_on(coordinator::run(args)),
         Command::Devnet(args) => runtime()?.block_on(devnet::run(args)),
         Command::Bench(bench) => runtime()?.block_on(crate::bench::run(bench.bench)),
     }
+}
+
+fn single_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -41,6 +53,40 @@ pub fn data_dir(given: Option<PathBuf>, role: &str) -> anyhow::Result<PathBuf> {
     let dirs = directories::ProjectDirs::from("org", "Idleshare", "idleshare")
         .context("cannot find a home directory for the default data dir; pass --data DIR")?;
     Ok(dirs.data_local_dir().join(role))
+}
+
+/// The default settings file: `settings.toml` in the per-user config dir.
+pub fn default_settings_path() -> anyhow::Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("org", "Idleshare", "idleshare")
+        .context("cannot find a home directory for the settings; pass --settings FILE")?;
+    Ok(dirs.config_dir().join("settings.toml"))
+}
+
+/// Opens the settings (a bad file is an error naming the key) and keeps following the file:
+/// an edit applies while the node runs; an invalid edit is reported and ignored.
+pub fn open_settings(path: PathBuf) -> anyhow::Result<Arc<SettingsStore>> {
+    let store = SettingsStore::open(&path).context("cannot use the settings")?;
+    let store = Arc::new(store);
+    tokio::spawn(follow_settings_file(store.clone()));
+    Ok(store)
+}
+
+async fn follow_settings_file(store: Arc<SettingsStore>) {
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let mut seen = modified(store.path());
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let now = modified(store.path());
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match store.reload() {
+            Ok(true) => eprintln!("settings: reloaded {}", store.path().display()),
+            Ok(false) => {}
+            Err(e) => eprintln!("settings: edit ignored, the previous settings stay in force: {e}"),
+        }
+    }
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM on Unix).

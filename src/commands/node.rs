@@ -20,14 +20,21 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     let coordinator = args
         .coordinator
         .context("--coordinator KEY@HOST:PORT is required (printed by `idleshare coordinator`)")?;
+    let settings_path = match args.settings {
+        Some(path) => path,
+        None => super::default_settings_path()?,
+    };
+    let settings = super::open_settings(settings_path)?;
     let mut config = NodeConfig::new(coordinator, super::data_dir(args.data, "node")?);
     config.key_store = args.key_store.into();
+    config.settings = settings.subscribe();
     let node = start_node(config).await.context("cannot start the node")?;
     let status = node.status();
     {
         let current = status.borrow();
         println!("node id: {}", current.node_id);
         println!("key storage: {}", current.key_storage);
+        println!("settings: {}", settings.path().display());
     }
     tokio::select! {
         _ = print_status_changes(status, "node") => {}
@@ -38,25 +45,41 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a line whenever the connection state (not merely the heartbeat time) changes.
+/// Prints a line whenever the connection state or the contribution decision changes (not
+/// merely the heartbeat time or a resource reading).
 pub async fn print_status_changes(mut status: watch::Receiver<NodeStatus>, label: &str) {
-    let mut last_line = String::new();
+    let mut last_lines = (String::new(), String::new());
     loop {
-        let line = {
+        let lines = {
             let current = status.borrow_and_update();
-            line_for(&current)
+            (connection_line(&current), decision_line(&current))
         };
-        if line != last_line {
-            println!("{label}: {line}");
-            last_line = line;
+        if lines.0 != last_lines.0 {
+            println!("{label}: {}", lines.0);
         }
+        if lines.1 != last_lines.1 && !lines.1.is_empty() {
+            println!("{label}: {}", lines.1);
+        }
+        last_lines = lines;
         if status.changed().await.is_err() {
             return;
         }
     }
 }
 
-fn line_for(status: &NodeStatus) -> String {
+fn decision_line(status: &NodeStatus) -> String {
+    use idleshare_node::policy::Decision;
+    match &status.decision {
+        None => String::new(),
+        Some(Decision::Run { budget }) => format!(
+            "contributing ({} core(s) at {}%)",
+            budget.cores, budget.cpu_percent
+        ),
+        Some(Decision::Paused { reason }) => format!("paused: {reason}"),
+    }
+}
+
+fn connection_line(status: &NodeStatus) -> String {
     use idleshare_node::ConnectionState::*;
     match &status.connection {
         Registered => format!("registered with {}", status.coordinator),

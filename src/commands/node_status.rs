@@ -9,8 +9,8 @@ use idleshare_node::status_file::{StatusFile, read_status_file};
 
 use crate::cli::NodeStatusArgs;
 
-/// A status older than this means the node is not running.
-const STALE_AFTER_MS: u64 = 5_000;
+/// A status older than this means the node is not running (it rewrites every 5 s).
+const STALE_AFTER_MS: u64 = 15_000;
 
 pub fn print(args: NodeStatusArgs) -> anyhow::Result<()> {
     let data_dir = super::data_dir(args.data, "node")?;

@@ -1,5 +1,6 @@
 //! Helpers for tests/desktop_idle.rs: a private Xvfb, xdotool/xprop runs, a fake logind on a
 //! private D-Bus, and guards that stop every process started, whatever the outcome.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

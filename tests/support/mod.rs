@@ -201,6 +201,8 @@ impl NodeProcess {
     /// Starts `idleshare node` with a file-stored key (keychain tests live elsewhere).
     pub fn start(address: &str, data: &Path) -> Self {
         let data_str = data.to_str().expect("utf-8 path");
+        // Settings beside the data, never the user's own settings file.
+        let settings = data.with_extension("settings.toml");
         let process = Process::start(
             &[
                 "node",
@@ -210,6 +212,8 @@ impl NodeProcess {
                 data_str,
                 "--key-store",
                 "file",
+                "--settings",
+                settings.to_str().expect("utf-8 path"),
             ],
             &[],
         );

@@ -36,7 +36,7 @@ pub use burn::BurnCpu;
 pub use gate::ExecutorControl;
 use gate::Gate;
 pub use input_watcher::{InputWatcher, InputWatcherConfig, YieldEvent, YieldReason};
-pub use priority::WorkerPriority;
+pub use priority::{WorkerPriority, lower_current_thread};
 
 /// What a slice of work reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 pub mod backoff;
 pub mod bandwidth;
 pub mod capabilities;
+mod contributor;
 pub mod executor;
 pub mod hwbench;
 pub mod identity;
@@ -20,16 +21,22 @@ pub mod status;
 pub mod status_file;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use idleshare_protocol::{CoordinatorAddress, NodeActivity};
+use idleshare_protocol::{Capabilities, CoordinatorAddress, NodeActivity};
 use idleshare_transport::TransportLimits;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
+use crate::contributor::{Contributor, ContributorParts};
+use crate::executor::{ExecutorConfig, WorkExecutor};
 pub use crate::identity::{KeyStorage, KeyStorePreference, NodeIdentity, load_or_create_identity};
+use crate::monitor::ResourceMonitor;
+use crate::monitor::desktop::{detect_fullscreen_source, detect_input_idle_source};
 use crate::session::{SessionContext, SessionSignals, run_session};
+use crate::settings::Settings;
 pub use crate::status::{ConnectionState, NodeStatus};
 
 /// How a node is started.
@@ -47,6 +54,12 @@ pub struct NodeConfig {
     pub backoff_max: Duration,
     /// How old a bandwidth result may be before a new test runs at registration.
     pub bandwidth_max_age: Duration,
+    /// The owner's settings; changes apply at the next sample.
+    pub settings: watch::Receiver<Settings>,
+    /// How often the monitor samples and the policy decides.
+    pub sample_interval: Duration,
+    /// Worker threads for contributed work (0: no executor).
+    pub executor_workers: usize,
 }
 
 impl NodeConfig {
@@ -59,6 +72,9 @@ impl NodeConfig {
             backoff_initial: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
             bandwidth_max_age: Duration::from_secs(24 * 60 * 60),
+            settings: watch::channel(Settings::default()).1,
+            sample_interval: Duration::from_secs(1),
+            executor_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -77,7 +93,8 @@ pub enum NodeError {
 /// A running node. Dropping it stops the node (without waiting).
 pub struct NodeHandle {
     status: watch::Receiver<NodeStatus>,
-    activity: watch::Sender<NodeActivity>,
+    executor: Option<Arc<WorkExecutor>>,
+    contributor: Option<Contributor>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     mirror: JoinHandle<()>,
@@ -90,13 +107,18 @@ impl NodeHandle {
         self.status.clone()
     }
 
-    /// Sets what the node reports in its heartbeats from now on.
-    pub fn set_activity(&self, activity: NodeActivity) {
-        self.activity.send_replace(activity);
+    /// The executor that runs contributed work under the policy's budget, if any.
+    pub fn executor(&self) -> Option<Arc<WorkExecutor>> {
+        self.executor.clone()
     }
 
-    /// Stops the node: says goodbye to the coordinator and waits for the session to end.
-    pub async fn stop(self) {
+    /// Stops the node: pauses work, says goodbye to the coordinator and waits for the
+    /// session to end.
+    pub async fn stop(mut self) {
+        if let Some(contributor) = self.contributor.take() {
+            // Joining the thread blocks for at most one source read.
+            let _ = tokio::task::spawn_blocking(move || drop(contributor)).await;
+        }
         let _ = self.stop.send(true);
         let _ = self.task.await;
         self.mirror.abort();
@@ -127,12 +149,39 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         config.coordinator.to_string(),
     );
     let (status_tx, status_rx) = watch::channel(status);
+    let status_tx = Arc::new(status_tx);
     let (activity_tx, activity_rx) = watch::channel(NodeActivity::Starting);
     let (stop_tx, stop_rx) = watch::channel(false);
+
+    let mut monitor =
+        ResourceMonitor::system(detect_input_idle_source(), detect_fullscreen_source());
+    let first = monitor.sample(session::unix_ms());
+    let offer = Capabilities {
+        gpus: first.gpus.iter().map(|gpu| gpu.name.clone()).collect(),
+        bandwidth: bandwidth::load_report(&config.data_dir),
+        ..capabilities::local_capabilities()
+    };
+    let capabilities = Arc::new(watch::channel(offer).0);
+    let executor = start_executor(config.executor_workers);
+    let contributor = Contributor::start(ContributorParts {
+        monitor,
+        settings: config.settings.clone(),
+        executor: executor.clone(),
+        status: status_tx.clone(),
+        activity: activity_tx,
+        sample_interval: config.sample_interval,
+        on_first_run: Some(measure_hardware(
+            config.data_dir.clone(),
+            capabilities.clone(),
+        )),
+    })
+    .inspect_err(|e| tracing::error!("cannot start the contribution loop: {e}"))
+    .ok();
+
     let ctx = SessionContext {
         key: identity.key,
         address: config.coordinator.clone(),
-        capabilities: capabilities::local_capabilities(),
+        capabilities,
         limits: TransportLimits::default(),
         data_dir: config.data_dir.clone(),
         bandwidth_max_age: config.bandwidth_max_age,
@@ -145,7 +194,8 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
     let task = tokio::spawn(keep_session(ctx, backoff, status_tx, activity_rx, stop_rx));
     NodeHandle {
         status: status_rx,
-        activity: activity_tx,
+        executor,
+        contributor,
         stop: stop_tx,
         task,
         mirror,
@@ -153,11 +203,61 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
     }
 }
 
+/// Worker threads at the lowest priority; without them the node still registers.
+fn start_executor(workers: usize) -> Option<Arc<WorkExecutor>> {
+    if workers == 0 {
+        return None;
+    }
+    let config = ExecutorConfig {
+        // Lowering the autogroup lowers the whole session; only right when the node has a
+        // session of its own (a service, or started with setsid).
+        lower_session_autogroup: is_session_leader(),
+        ..ExecutorConfig::new(workers)
+    };
+    WorkExecutor::start(config)
+        .inspect_err(|e| tracing::error!("cannot start the executor: {e}"))
+        .ok()
+        .map(Arc::new)
+}
+
+#[cfg(unix)]
+fn is_session_leader() -> bool {
+    // SAFETY: getsid and getpid have no preconditions and touch no memory.
+    unsafe { libc::getsid(0) == libc::getpid() }
+}
+
+#[cfg(not(unix))]
+fn is_session_leader() -> bool {
+    false
+}
+
+/// The hardware benchmark, run once the owner is first away (so their work does not skew
+/// it) on a lowest-priority thread; stored scores are reused without measuring.
+fn measure_hardware(
+    data_dir: PathBuf,
+    capabilities: Arc<watch::Sender<Capabilities>>,
+) -> Box<dyn FnOnce() + Send> {
+    Box::new(move || {
+        let spawned = std::thread::Builder::new()
+            .name("idleshare-hwbench".into())
+            .spawn(move || {
+                executor::lower_current_thread();
+                match hwbench::load_or_run(&data_dir) {
+                    Ok(scores) => capabilities.send_modify(|c| c.hardware = Some(scores)),
+                    Err(e) => tracing::warn!("hardware benchmark: {e}"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the hardware benchmark: {e}");
+        }
+    })
+}
+
 /// Runs sessions back to back, backing off between failures, until stopped.
 async fn keep_session(
     ctx: SessionContext,
     mut backoff: Backoff,
-    status: watch::Sender<NodeStatus>,
+    status: Arc<watch::Sender<NodeStatus>>,
     activity: watch::Receiver<NodeActivity>,
     mut stop: watch::Receiver<bool>,
 ) {

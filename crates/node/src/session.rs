@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
@@ -26,8 +27,9 @@ use crate::backoff::Backoff;
 use crate::bandwidth;
 use crate::status::{ConnectionState, NodeStatus};
 
-/// How long registration may take once connected.
-const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long registration may take once connected. It takes milliseconds; a coordinator that
+/// died between recording the registration and welcoming us must not hold the node longer.
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the coordinator to close after our goodbye.
 const GOODBYE_GRACE: Duration = Duration::from_millis(500);
 
@@ -90,22 +92,13 @@ pub enum SessionError {
 pub(crate) struct SessionContext {
     pub key: SigningKey,
     pub address: CoordinatorAddress,
-    pub capabilities: Capabilities,
+    /// What this node offers; a change is reported to the coordinator at once.
+    pub capabilities: Arc<watch::Sender<Capabilities>>,
     pub limits: TransportLimits,
     /// Where the bandwidth result is kept.
     pub data_dir: PathBuf,
     /// A stored bandwidth result younger than this is reused.
     pub bandwidth_max_age: Duration,
-}
-
-impl SessionContext {
-    /// Capabilities with the latest stored bandwidth result.
-    fn current_capabilities(&self) -> Capabilities {
-        Capabilities {
-            bandwidth: bandwidth::load_report(&self.data_dir),
-            ..self.capabilities.clone()
-        }
-    }
 }
 
 /// Inputs the session watches.
@@ -152,9 +145,8 @@ pub(crate) async fn run_session(
         session.welcome.version,
         session.welcome.heartbeat_interval_ms
     );
-    let stale = session
-        .capabilities
-        .bandwidth
+    let measured = session.capabilities.borrow().bandwidth;
+    let stale = measured
         .is_none_or(|report| !bandwidth::is_fresh(&report, unix_ms(), ctx.bandwidth_max_age));
     if stale {
         let connection = session.connection.clone();
@@ -162,7 +154,7 @@ pub(crate) async fn run_session(
             bandwidth::measure(&connection, unix_ms()).await
         }));
     }
-    status.send_modify(|s| s.bandwidth = session.capabilities.bandwidth);
+    status.send_modify(|s| s.bandwidth = measured);
     let result = session.heartbeat_loop(ctx, status, activity, stop).await;
     if let Some(test) = session.bandwidth_test.take() {
         test.abort();
@@ -210,9 +202,9 @@ async fn register(
         node_id: NodeId::from(ctx.key.verifying_key()),
     });
     send_frame(&mut send, &hello).await?;
-    let capabilities = ctx.current_capabilities();
+    let mut capabilities = ctx.capabilities.subscribe();
     let register = NodeMessage::Register {
-        capabilities: capabilities.clone(),
+        capabilities: capabilities.borrow_and_update().clone(),
     };
     send_frame(&mut send, &register).await?;
     let answer = tokio::time::timeout(
@@ -274,8 +266,8 @@ struct Session {
     send: SendStream,
     frames: mpsc::Receiver<Result<CoordinatorMessage, FramedError>>,
     welcome: Welcome,
-    /// What we registered with; updated when a bandwidth test finishes.
-    capabilities: Capabilities,
+    /// What we offer; each change is sent as an update.
+    capabilities: watch::Receiver<Capabilities>,
     bandwidth_test: Option<JoinHandle<Result<BandwidthReport, bandwidth::BandwidthError>>>,
 }
 
@@ -293,6 +285,8 @@ impl Session {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seq = 0u64;
         let mut pending: Option<(u64, Instant)> = None;
+        let mut activity_changes = activity.clone();
+        activity_changes.mark_unchanged();
         loop {
             let deadline = pending.map(|(_, sent)| sent + ack_deadline);
             tokio::select! {
@@ -308,7 +302,19 @@ impl Session {
                 _ = sleep_until_opt(deadline) => return Err(SessionError::HeartbeatTimeout(ack_deadline)),
                 result = join_opt(&mut self.bandwidth_test) => {
                     self.bandwidth_test = None;
-                    self.report_bandwidth(ctx, status, result).await?;
+                    record_bandwidth(ctx, status, result);
+                }
+                Ok(()) = self.capabilities.changed() => {
+                    let capabilities = self.capabilities.borrow_and_update().clone();
+                    send_frame(&mut self.send, &NodeMessage::UpdateCapabilities { capabilities }).await?;
+                }
+                Ok(()) = activity_changes.changed() => {
+                    // A new decision reaches the coordinator now, not at the next beat.
+                    seq += 1;
+                    let current = activity_changes.borrow_and_update().clone();
+                    let heartbeat = NodeMessage::Heartbeat { seq, activity: current };
+                    send_frame(&mut self.send, &heartbeat).await?;
+                    pending = Some((seq, Instant::now()));
                 }
                 frame = self.frames.recv() => match frame {
                     Some(Ok(CoordinatorMessage::HeartbeatAck { seq: acked })) => {
@@ -331,42 +337,6 @@ impl Session {
         }
     }
 
-    /// Stores a finished bandwidth test and tells the coordinator.
-    async fn report_bandwidth(
-        &mut self,
-        ctx: &SessionContext,
-        status: &watch::Sender<NodeStatus>,
-        result: Result<Result<BandwidthReport, bandwidth::BandwidthError>, tokio::task::JoinError>,
-    ) -> Result<(), SessionError> {
-        let report = match result {
-            Ok(Ok(report)) => report,
-            Ok(Err(e)) => {
-                tracing::warn!("bandwidth test failed: {e}");
-                return Ok(());
-            }
-            Err(e) => {
-                tracing::warn!("bandwidth test task failed: {e}");
-                return Ok(());
-            }
-        };
-        tracing::info!(
-            "bandwidth: {:.1} Mbit/s down, {:.1} Mbit/s up, rtt {:.2} ms",
-            report.download_kbps as f64 / 1000.0,
-            report.upload_kbps as f64 / 1000.0,
-            report.rtt_us as f64 / 1000.0
-        );
-        if let Err(e) = bandwidth::store_report(&ctx.data_dir, &report) {
-            tracing::warn!("cannot store the bandwidth result: {e}");
-        }
-        self.capabilities.bandwidth = Some(report);
-        status.send_modify(|s| s.bandwidth = Some(report));
-        let update = NodeMessage::UpdateCapabilities {
-            capabilities: self.capabilities.clone(),
-        };
-        send_frame(&mut self.send, &update).await?;
-        Ok(())
-    }
-
     /// Ends the session: a goodbye when we chose to leave, then closes the connection.
     async fn close(mut self, stopping: bool) {
         if stopping {
@@ -382,6 +352,30 @@ impl Session {
         self.connection.close(0u32.into(), b"bye");
         let _ = tokio::time::timeout(GOODBYE_GRACE, self.endpoint.wait_idle()).await;
     }
+}
+
+/// Stores a finished bandwidth test; the capabilities watch carries it to the coordinator.
+fn record_bandwidth(
+    ctx: &SessionContext,
+    status: &watch::Sender<NodeStatus>,
+    result: Result<Result<BandwidthReport, bandwidth::BandwidthError>, tokio::task::JoinError>,
+) {
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(e)) => return tracing::warn!("bandwidth test failed: {e}"),
+        Err(e) => return tracing::warn!("bandwidth test task failed: {e}"),
+    };
+    tracing::info!(
+        "bandwidth: {:.1} Mbit/s down, {:.1} Mbit/s up, rtt {:.2} ms",
+        report.download_kbps as f64 / 1000.0,
+        report.upload_kbps as f64 / 1000.0,
+        report.rtt_us as f64 / 1000.0
+    );
+    if let Err(e) = bandwidth::store_report(&ctx.data_dir, &report) {
+        tracing::warn!("cannot store the bandwidth result: {e}");
+    }
+    ctx.capabilities.send_modify(|c| c.bandwidth = Some(report));
+    status.send_modify(|s| s.bandwidth = Some(report));
 }
 
 /// Waits for the task if there is one; never resolves otherwise.

@@ -17,7 +17,7 @@ pub enum WorkerPriority {
 }
 
 /// Lowers the calling thread as far as the OS allows without privileges.
-pub(crate) fn lower_current_thread() -> WorkerPriority {
+pub fn lower_current_thread() -> WorkerPriority {
     #[cfg(target_os = "linux")]
     {
         linux::lower_current_thread()

@@ -71,6 +71,24 @@ impl SettingsStore {
         Ok(next)
     }
 
+    /// Re-reads the file (someone edited it by hand or with another command) and publishes
+    /// its settings if they differ. An invalid file changes nothing and says why; the
+    /// settings in force stay in force.
+    pub fn reload(&self) -> Result<bool, SettingsError> {
+        let _one_at_a_time = self
+            .updating
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let loaded = file::load(&self.path)?;
+        Ok(self.current.send_if_modified(|current| {
+            let changed = *current != loaded;
+            if changed {
+                *current = loaded;
+            }
+            changed
+        }))
+    }
+
     /// Snoozes contributing for `hours` from `now_ms` (0 ends the snooze), persisted.
     pub fn snooze(&self, hours: u32, now_ms: u64) -> Result<Settings, SettingsError> {
         self.update(|settings| settings.snooze(hours, now_ms))

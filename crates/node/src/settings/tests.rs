@@ -311,3 +311,28 @@ fn store_update_validates_then_persists_then_publishes() {
         snoozed
     );
 }
+
+#[test]
+fn reload_publishes_hand_edits_and_keeps_the_old_settings_on_a_bad_edit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("settings.toml");
+    let store = SettingsStore::open(&path).expect("defaults");
+    let mut receiver = store.subscribe();
+    assert!(
+        !store.reload().expect("no file is defaults"),
+        "nothing changed"
+    );
+    std::fs::write(&path, "[contribution]\nenabled = false\n").expect("write");
+    assert!(store.reload().expect("valid edit"));
+    assert!(!receiver.borrow_and_update().contribution.enabled);
+    std::fs::write(&path, "[policy]\nowner_cpu_pause_percent = 0\n").expect("write");
+    let error = store.reload().expect_err("invalid edit");
+    assert!(
+        error.to_string().contains("policy.owner_cpu_pause_percent"),
+        "{error}"
+    );
+    assert!(
+        !store.current().contribution.enabled,
+        "old settings stay in force"
+    );
+}
