@@ -14,9 +14,48 @@ fn main() -> std::process::ExitCode {
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, each said once: our error types name their cause
+/// in their own message, and `{:#}` would repeat it.
+fn describe(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("settings.toml: {source}")]
+    struct Invalid {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let inner = std::io::Error::other("policy.x = 250 is out of range 1..=100");
+        let error =
+            anyhow::Error::new(Invalid { source: inner }).context("cannot use the settings");
+        assert_eq!(
+            describe(&error),
+            "cannot use the settings: settings.toml: policy.x = 250 is out of range 1..=100"
+        );
     }
 }
 

@@ -152,7 +152,7 @@ fn per_thread_delta(
         *by_name.entry(name.to_owned()).or_default() += spent;
     }
     let mut rows: Vec<(String, u64)> = by_name.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1));
     rows
 }
 

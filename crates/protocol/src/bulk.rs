@@ -6,6 +6,7 @@
 //! - `Download { bytes }`: the coordinator sends `bytes` bytes, then finishes the stream;
 //! - `Upload { bytes }`: the node sends `bytes` bytes after the request and finishes; the
 //!   coordinator answers with one [`BulkResponse`] frame saying how many bytes it received.
+//!
 //! A refused request is answered with [`BulkResponse::Refused`] (too big, too frequent).
 
 use serde::{Deserialize, Serialize};
