@@ -117,6 +117,31 @@ fn register() -> NodeMessage {
     }
 }
 
+/// A client that has said hello and registered, without waiting for the answer.
+async fn registering_client(fixture: &Fixture) -> RawClient {
+    let key = generate_key().unwrap();
+    let mut client = connect(&fixture.address(), &key).await;
+    let id = NodeId::from(key.verifying_key());
+    send_frame(&mut client.send, &hello(vec![1], id))
+        .await
+        .unwrap();
+    send_frame(&mut client.send, &register()).await.unwrap();
+    client
+}
+
+/// A client the coordinator has welcomed.
+async fn registered_client(fixture: &Fixture) -> RawClient {
+    let mut client = registering_client(fixture).await;
+    let welcome = recv_frame::<CoordinatorMessage>(&mut client.recv, MAX_CONTROL_FRAME_LEN)
+        .await
+        .unwrap();
+    assert!(
+        matches!(welcome, Some(CoordinatorMessage::Welcome(_))),
+        "{welcome:?}"
+    );
+    client
+}
+
 /// Reads frames until the coordinator's error frame; returns its code and message.
 async fn refusal(client: &mut RawClient) -> (ErrorCode, String) {
     let read = async {
@@ -249,15 +274,7 @@ async fn a_message_out_of_order_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_node_is_rate_limited() {
     let fixture = Fixture::new(&[]);
-    let key = generate_key().unwrap();
-    let mut client = connect(&fixture.address(), &key).await;
-    send_frame(
-        &mut client.send,
-        &hello(vec![1], NodeId::from(key.verifying_key())),
-    )
-    .await
-    .unwrap();
-    send_frame(&mut client.send, &register()).await.unwrap();
+    let mut client = registering_client(&fixture).await;
     for seq in 0..500 {
         let heartbeat = NodeMessage::Heartbeat {
             seq,
@@ -287,22 +304,7 @@ async fn garbage_datagrams_are_ignored() {
     }
     fixture.assert_honest_node_still_served();
     // And new sessions are still admitted.
-    let key = generate_key().unwrap();
-    let mut client = connect(&fixture.address(), &key).await;
-    send_frame(
-        &mut client.send,
-        &hello(vec![1], NodeId::from(key.verifying_key())),
-    )
-    .await
-    .unwrap();
-    send_frame(&mut client.send, &register()).await.unwrap();
-    let welcome = recv_frame::<CoordinatorMessage>(&mut client.recv, MAX_CONTROL_FRAME_LEN)
-        .await
-        .unwrap();
-    assert!(
-        matches!(welcome, Some(CoordinatorMessage::Welcome(_))),
-        "{welcome:?}"
-    );
+    let _welcomed = registered_client(&fixture).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,19 +326,7 @@ async fn connections_beyond_the_limit_are_refused() {
 async fn oversized_and_unannounced_bulk_transfers_are_refused() {
     use idleshare_protocol::bulk::{BulkRequest, BulkResponse, MAX_BANDWIDTH_TEST_BYTES};
     let fixture = Fixture::new(&[]);
-    let key = generate_key().unwrap();
-    let mut client = connect(&fixture.address(), &key).await;
-    send_frame(
-        &mut client.send,
-        &hello(vec![1], NodeId::from(key.verifying_key())),
-    )
-    .await
-    .unwrap();
-    send_frame(&mut client.send, &register()).await.unwrap();
-    let welcome = recv_frame::<CoordinatorMessage>(&mut client.recv, MAX_CONTROL_FRAME_LEN)
-        .await
-        .unwrap();
-    assert!(matches!(welcome, Some(CoordinatorMessage::Welcome(_))));
+    let client = registered_client(&fixture).await;
 
     // Asking for more than the limit.
     let (mut send, mut recv) = client.connection.open_bi().await.unwrap();
