@@ -67,15 +67,17 @@ pub async fn print_status_changes(mut status: watch::Receiver<NodeStatus>, label
     }
 }
 
+/// The decision as announced to the coordinator (it changes with the outcome, not with
+/// every reading quoted in a reason).
 fn decision_line(status: &NodeStatus) -> String {
-    use idleshare_node::policy::Decision;
-    match &status.decision {
-        None => String::new(),
-        Some(Decision::Run { budget }) => format!(
+    use idleshare_protocol::NodeActivity;
+    match &status.activity {
+        NodeActivity::Starting => String::new(),
+        NodeActivity::Contributing { budget } => format!(
             "contributing ({} core(s) at {}%)",
             budget.cores, budget.cpu_percent
         ),
-        Some(Decision::Paused { reason }) => format!("paused: {reason}"),
+        NodeActivity::Paused { reason } => format!("paused: {reason}"),
     }
 }
 

@@ -103,6 +103,7 @@ pub fn activity_for(decision: &Decision) -> NodeActivity {
 fn run(mut parts: ContributorParts, waker: mpsc::Sender<Wake>, woken: mpsc::Receiver<Wake>) {
     let mut policy = ContributionPolicy::new();
     let mut watcher: Option<InputWatcher> = None;
+    let mut announced: Option<Decision> = None;
     loop {
         let snapshot = parts.monitor.sample(unix_ms());
         let settings = parts.settings.borrow_and_update().clone();
@@ -124,7 +125,7 @@ fn run(mut parts: ContributorParts, waker: mpsc::Sender<Wake>, woken: mpsc::Rece
         } else {
             parts.sample_interval
         };
-        publish(&parts, snapshot, decision);
+        publish(&parts, snapshot, decision, &mut announced);
         match woken.recv_timeout(interval) {
             Ok(Wake::Input | Wake::Settings) | Err(RecvTimeoutError::Timeout) => {}
             Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => break,
@@ -183,16 +184,22 @@ fn adjust_watcher(
     }
 }
 
-fn publish(parts: &ContributorParts, snapshot: Snapshot, decision: Decision) {
-    let activity = activity_for(&decision);
-    parts.activity.send_if_modified(|current| {
-        let changed = *current != activity;
-        if changed {
-            tracing::info!("{}", describe(&decision));
-            *current = activity;
-        }
-        changed
-    });
+/// Publishes every sample on the status watch, and the activity (heartbeats, log) only when
+/// the decision's outcome changes.
+fn publish(
+    parts: &ContributorParts,
+    snapshot: Snapshot,
+    decision: Decision,
+    announced: &mut Option<Decision>,
+) {
+    let news = announced
+        .as_ref()
+        .is_none_or(|last| !last.same_outcome(&decision));
+    if news {
+        tracing::info!("{}", describe(&decision));
+        parts.activity.send_replace(activity_for(&decision));
+        *announced = Some(decision.clone());
+    }
     parts.status.send_modify(|status| {
         status.activity = parts.activity.borrow().clone();
         status.snapshot = Some(snapshot);

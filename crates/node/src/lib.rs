@@ -11,6 +11,7 @@ pub mod bandwidth;
 pub mod capabilities;
 mod contributor;
 pub mod executor;
+pub mod heartbeat;
 pub mod hwbench;
 pub mod identity;
 pub mod monitor;

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
 use crate::bandwidth;
+use crate::heartbeat::Unacked;
 use crate::status::{ConnectionState, NodeStatus};
 
 /// How long registration may take once connected. It takes milliseconds; a coordinator that
@@ -284,20 +285,18 @@ impl Session {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seq = 0u64;
-        let mut pending: Option<(u64, Instant)> = None;
-        let mut activity_changes = activity.clone();
-        activity_changes.mark_unchanged();
+        let mut unacked = Unacked::default();
+        let mut activity = activity.clone();
+        activity.mark_unchanged();
         loop {
-            let deadline = pending.map(|(_, sent)| sent + ack_deadline);
+            let deadline = unacked.deadline(ack_deadline);
             tokio::select! {
                 _ = stop.changed() => return Ok(()),
-                _ = ticker.tick(), if pending.is_none() => {
+                _ = ticker.tick(), if unacked.is_empty() => {
                     seq += 1;
-                    let current = activity.borrow().clone();
-                    status.send_modify(|s| s.activity = current.clone());
-                    let heartbeat = NodeMessage::Heartbeat { seq, activity: current };
-                    send_frame(&mut self.send, &heartbeat).await?;
-                    pending = Some((seq, Instant::now()));
+                    let current = activity.borrow_and_update().clone();
+                    self.send_heartbeat(seq, current).await?;
+                    unacked.sent(seq, Instant::now());
                 }
                 _ = sleep_until_opt(deadline) => return Err(SessionError::HeartbeatTimeout(ack_deadline)),
                 result = join_opt(&mut self.bandwidth_test) => {
@@ -308,33 +307,38 @@ impl Session {
                     let capabilities = self.capabilities.borrow_and_update().clone();
                     send_frame(&mut self.send, &NodeMessage::UpdateCapabilities { capabilities }).await?;
                 }
-                Ok(()) = activity_changes.changed() => {
+                Ok(()) = activity.changed() => {
                     // A new decision reaches the coordinator now, not at the next beat.
                     seq += 1;
-                    let current = activity_changes.borrow_and_update().clone();
-                    let heartbeat = NodeMessage::Heartbeat { seq, activity: current };
-                    send_frame(&mut self.send, &heartbeat).await?;
-                    pending = Some((seq, Instant::now()));
+                    let current = activity.borrow_and_update().clone();
+                    self.send_heartbeat(seq, current).await?;
+                    unacked.sent(seq, Instant::now());
                 }
                 frame = self.frames.recv() => match frame {
                     Some(Ok(CoordinatorMessage::HeartbeatAck { seq: acked })) => {
-                        if let Some((expected, sent)) = pending
-                            && acked == expected
-                        {
-                            let rtt = sent.elapsed().as_micros() as u64;
+                        if let Some(rtt) = unacked.acked(acked, Instant::now()) {
                             let now = unix_ms();
                             status.send_modify(|s| {
                                 s.last_heartbeat_ms = Some(now);
-                                s.last_rtt_us = Some(rtt);
+                                s.last_rtt_us = Some(rtt.as_micros() as u64);
                             });
-                            pending = None;
                         }
                     }
+                    Some(Ok(other)) => return Err(unexpected(Some(other))),
                     Some(Err(e)) => return Err(e.into()),
-                    other => return Err(unexpected(other.map(|f| f.expect("errors handled above")))),
+                    None => return Err(unexpected(None)),
                 },
             }
         }
+    }
+
+    async fn send_heartbeat(
+        &mut self,
+        seq: u64,
+        activity: NodeActivity,
+    ) -> Result<(), SessionError> {
+        send_frame(&mut self.send, &NodeMessage::Heartbeat { seq, activity }).await?;
+        Ok(())
     }
 
     /// Ends the session: a goodbye when we chose to leave, then closes the connection.

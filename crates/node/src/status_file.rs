@@ -94,7 +94,7 @@ pub fn write_final(data_dir: &Path, status: &NodeStatus) {
 /// Whether a change is one a reader should see at once (not merely newer readings).
 fn state_changed(written: &NodeStatus, current: &NodeStatus) -> bool {
     written.connection != current.connection
-        || written.decision != current.decision
+        || written.activity != current.activity
         || written.last_error != current.last_error
         || written.bandwidth != current.bandwidth
 }

@@ -25,6 +25,19 @@ impl Decision {
     pub fn is_run(&self) -> bool {
         matches!(self, Decision::Run { .. })
     }
+
+    /// Whether two decisions mean the same for work: the same budget, or the same kind of
+    /// pause. A reading quoted in the reason (the owner's CPU percent) may differ: it changes
+    /// every second and is no news for the coordinator.
+    pub fn same_outcome(&self, other: &Decision) -> bool {
+        match (self, other) {
+            (Decision::Run { budget: a }, Decision::Run { budget: b }) => a == b,
+            (Decision::Paused { reason: a }, Decision::Paused { reason: b }) => {
+                std::mem::discriminant(a) == std::mem::discriminant(b)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Why the node is not contributing, in terms the UI can show.
@@ -107,5 +120,31 @@ impl fmt::Display for PauseReason {
             }
             PauseReason::MemoryUnknown => write!(f, "memory use cannot be read on this computer"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_outcome_ignores_quoted_readings_but_not_the_kind_or_budget() {
+        let busy = |percent| Decision::Paused {
+            reason: PauseReason::OwnerCpuBusy { percent },
+        };
+        assert!(busy(48).same_outcome(&busy(2)));
+        let battery = Decision::Paused {
+            reason: PauseReason::OnBattery,
+        };
+        assert!(!busy(48).same_outcome(&battery));
+        let run = |cores| Decision::Run {
+            budget: Budget {
+                cores,
+                ..Budget::default()
+            },
+        };
+        assert!(run(2).same_outcome(&run(2)));
+        assert!(!run(2).same_outcome(&run(3)));
+        assert!(!run(2).same_outcome(&battery));
     }
 }
