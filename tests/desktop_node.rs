@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{CoordinatorProcess, Process, wait_online, wait_until};
+use support::{CoordinatorProcess, Process, node_args, wait_online, wait_until};
 
 /// The node's activity and pause reason as the coordinator last heard them.
 fn activity(coordinator: &CoordinatorProcess, id: &str) -> (String, String) {
@@ -30,18 +30,14 @@ fn real_input_on_the_x_server_flips_the_node_to_paused() {
     std::fs::write(&settings, "[policy]\ninput_idle_secs = 2\n").unwrap();
     let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
     let data = dir.path().join("node");
+    let extra = [
+        "--key-store",
+        "file",
+        "--settings",
+        settings.to_str().unwrap(),
+    ];
     let node = Process::start(
-        &[
-            "node",
-            "--coordinator",
-            &coordinator.address,
-            "--data",
-            data.to_str().unwrap(),
-            "--key-store",
-            "file",
-            "--settings",
-            settings.to_str().unwrap(),
-        ],
+        &node_args(&coordinator.address, &data, &extra),
         &[("DISPLAY", display.as_str())],
     );
     let id = node

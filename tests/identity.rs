@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::{BINARY, CoordinatorProcess, Process, wait_online};
+use support::{BINARY, CoordinatorProcess, Process, node_args, wait_online};
 
 /// Runs `idleshare node id` for `data` with the given key store and environment.
 fn node_id(data: &Path, key_store: &str, without_keychain: bool) -> Output {
@@ -99,16 +99,7 @@ fn the_node_key_lives_in_the_os_keychain_and_registers_with_it() {
 
     // The keychain key is the one the node proves over TLS.
     let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
-    let node = Process::start(
-        &[
-            "node",
-            "--coordinator",
-            &coordinator.address,
-            "--data",
-            data.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let node = Process::start(&node_args(&coordinator.address, &data, &[]), &[]);
     node.wait_for_line("key storage: OS keychain", Duration::from_secs(20));
     wait_online(&coordinator, &id, Duration::from_secs(20));
 }
@@ -168,13 +159,7 @@ fn a_running_node_without_a_keychain_warns_and_shows_the_file_in_its_status() {
     let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
     let data = dir.path().join("node");
     let node = Process::start(
-        &[
-            "node",
-            "--coordinator",
-            &coordinator.address,
-            "--data",
-            data.to_str().unwrap(),
-        ],
+        &node_args(&coordinator.address, &data, &[]),
         &[
             (
                 "DBUS_SESSION_BUS_ADDRESS",

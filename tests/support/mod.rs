@@ -190,6 +190,19 @@ fn value_after(line: &str, marker: &str) -> String {
     line[start..].trim().to_owned()
 }
 
+/// Arguments for `idleshare node` against `address` keeping its state in `data`.
+pub fn node_args<'a>(address: &'a str, data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "node",
+        "--coordinator",
+        address,
+        "--data",
+        data.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// A node process, started against `address`, and its id.
 pub struct NodeProcess {
     pub process: Process,
@@ -200,23 +213,11 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts `idleshare node` with a file-stored key (keychain tests live elsewhere).
     pub fn start(address: &str, data: &Path) -> Self {
-        let data_str = data.to_str().expect("utf-8 path");
         // Settings beside the data, never the user's own settings file.
         let settings = data.with_extension("settings.toml");
-        let process = Process::start(
-            &[
-                "node",
-                "--coordinator",
-                address,
-                "--data",
-                data_str,
-                "--key-store",
-                "file",
-                "--settings",
-                settings.to_str().expect("utf-8 path"),
-            ],
-            &[],
-        );
+        let settings = settings.to_str().expect("utf-8 path");
+        let extra = ["--key-store", "file", "--settings", settings];
+        let process = Process::start(&node_args(address, data, &extra), &[]);
         let id = value_after(
             &process.wait_for_line("node id: ", Duration::from_secs(20)),
             "node id: ",

@@ -24,6 +24,15 @@ fn executor(workers: usize) -> WorkExecutor {
     WorkExecutor::start(config).expect("start executor")
 }
 
+/// Queues `count` jobs that burn CPU until stopped.
+fn submit_burners(executor: &WorkExecutor, count: usize) {
+    for _ in 0..count {
+        executor
+            .submit(Box::new(BurnCpu::forever()))
+            .expect("submit");
+    }
+}
+
 fn budget(cores: u32, cpu_percent: u8) -> Option<Budget> {
     Some(Budget {
         cores,
@@ -57,12 +66,7 @@ fn executor_workers_get_the_lowest_priority() {
 #[test]
 fn executor_paused_workers_consume_no_cpu() {
     let executor = executor(2);
-    executor
-        .submit(Box::new(BurnCpu::forever()))
-        .expect("submit");
-    executor
-        .submit(Box::new(BurnCpu::forever()))
-        .expect("submit");
+    submit_burners(&executor, 2);
     executor.set_budget(budget(2, 100));
     wait_for("both workers to burn 10 ms", || {
         cpu_times(&executor)
@@ -119,12 +123,7 @@ fn executor_resume_continues_the_same_job() {
 #[test]
 fn executor_one_core_budget_runs_one_worker() {
     let executor = executor(2);
-    executor
-        .submit(Box::new(BurnCpu::forever()))
-        .expect("submit");
-    executor
-        .submit(Box::new(BurnCpu::forever()))
-        .expect("submit");
+    submit_burners(&executor, 2);
     executor.set_budget(budget(1, 100));
     wait_for("worker 0 to burn 10 ms", || {
         cpu_times(&executor)[0] >= Duration::from_millis(10)
