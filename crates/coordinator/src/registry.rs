@@ -260,6 +260,16 @@ mod tests {
     }
 
     #[test]
+    fn records_of_a_failed_flush_are_written_again_next_time() {
+        let mut registry = Registry::default();
+        registry.register(id(1), Capabilities::default(), "a:1".into(), 1);
+        let failed = registry.take_dirty();
+        registry.mark_dirty(failed.iter().map(|r| r.id));
+        let retried = registry.take_dirty();
+        assert_eq!(retried, failed);
+    }
+
+    #[test]
     fn restored_nodes_start_offline_and_are_persisted_as_such() {
         let mut live = Registry::default();
         live.register(id(1), Capabilities::default(), "a:1".into(), 1);

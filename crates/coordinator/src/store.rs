@@ -243,6 +243,34 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_refuses_the_write_whole_and_loses_nothing_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        store.save_nodes(&[record(1, 10)]).unwrap();
+        // Cap the database at its current size: the next growth fails as on a full disk.
+        {
+            let connection = store.lock();
+            let pages: i64 = connection
+                .query_row("PRAGMA page_count", [], |row| row.get(0))
+                .unwrap();
+            connection
+                .pragma_update(None, "max_page_count", pages)
+                .unwrap();
+        }
+        let many: Vec<NodeRecord> = (2..=200)
+            .map(|seed| record(seed, u64::from(seed)))
+            .collect();
+        let err = store.save_nodes(&many).unwrap_err();
+        assert!(err.to_string().contains("full"), "{err}");
+        let kept = store.load_nodes().unwrap();
+        assert_eq!(
+            kept,
+            vec![record(1, 10)],
+            "all or none: the failed batch left no rows"
+        );
+    }
+
+    #[test]
     fn an_unwritable_location_is_a_clear_open_error() {
         let err = SqliteStore::open(Path::new("/nonexistent-dir/x/c.db"))
             .err()
