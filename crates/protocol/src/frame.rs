@@ -81,11 +81,10 @@ pub fn decode_frame<T: DeserializeOwned>(
     buf: &[u8],
     max: usize,
 ) -> Result<Option<(T, usize)>, FrameError> {
-    let Some(prefix) = buf.get(..LENGTH_PREFIX_LEN) else {
+    let Some(prefix) = buf.first_chunk::<LENGTH_PREFIX_LEN>() else {
         return Ok(None);
     };
-    let prefix: [u8; LENGTH_PREFIX_LEN] = prefix.try_into().expect("slice of prefix length");
-    let len = payload_len(prefix, max)?;
+    let len = payload_len(*prefix, max)?;
     let Some(payload) = buf.get(LENGTH_PREFIX_LEN..LENGTH_PREFIX_LEN + len) else {
         return Ok(None);
     };
