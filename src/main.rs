@@ -37,6 +37,25 @@ fn describe(error: &anyhow::Error) -> String {
     line
 }
 
+fn init_logging(verbose: bool) {
+    let default = if verbose {
+        "debug"
+    } else {
+        "info,quinn=warn,rustls=warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only for a person at a terminal, never in files or CI logs.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_target(false)
+        .init();
+}
+
 #[cfg(test)]
 mod tests {
     use super::describe;
@@ -57,23 +76,4 @@ mod tests {
             "cannot use the settings: settings.toml: policy.x = 250 is out of range 1..=100"
         );
     }
-}
-
-fn init_logging(verbose: bool) {
-    let default = if verbose {
-        "debug"
-    } else {
-        "info,quinn=warn,rustls=warn"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colour only for a person at a terminal, never in files or CI logs.
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_target(false)
-        .init();
 }

@@ -3,12 +3,14 @@
 //! - [`registry`] and [`rate`]: pure decisions (who is online, frame-rate limits);
 //! - [`store`]: the durable store interface and its SQLite (WAL) implementation;
 //! - [`server`]: the running coordinator (QUIC endpoint, sessions, flush, shutdown);
+//! - [`config`]: how a coordinator is run;
 //! - `bulk`: bulk streams beside the control stream (the bandwidth test);
 //! - [`http`]: the HTTP API (`/v1/nodes`, `/metrics`);
 //! - [`metrics`]: counters in the Prometheus text format.
 #![deny(missing_docs)]
 
 mod bulk;
+pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod rate;

@@ -2,18 +2,18 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use idleshare_protocol::{Capabilities, CoordinatorAddress, NodeActivity, NodeId};
-use idleshare_transport::keyfile::{KeyFileError, load_or_create_key_file};
-use idleshare_transport::{EndpointError, TransportLimits, server_config};
+use idleshare_transport::keyfile::load_or_create_key_file;
+use idleshare_transport::{TransportLimits, server_config};
 use quinn::{Connection, Endpoint};
 use tokio::sync::{broadcast, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use crate::config::{CoordinatorConfig, CoordinatorError};
 use crate::metrics::Metrics;
 use crate::registry::{NodeRecord, Registry};
 use crate::session::serve_connection;
@@ -26,81 +26,6 @@ pub const DATABASE_FILE_NAME: &str = "coordinator.db";
 
 /// How long shutdown waits for sessions to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-
-/// How a coordinator is run.
-#[derive(Debug, Clone)]
-pub struct CoordinatorConfig {
-    /// UDP address of the QUIC endpoint.
-    pub listen: SocketAddr,
-    /// TCP address of the HTTP API, if any.
-    pub http: Option<SocketAddr>,
-    /// Where the key and the database live.
-    pub data_dir: PathBuf,
-    /// Host name put in the printed address (default: the listen IP, loopback if unspecified).
-    pub public_host: Option<String>,
-    /// How often nodes heartbeat.
-    pub heartbeat_interval: Duration,
-    /// Most connections open at once; more are refused.
-    pub max_connections: usize,
-    /// Average frames per second a node may send.
-    pub max_frames_per_second: f64,
-    /// Burst of frames a node may send at once.
-    pub frame_burst: u32,
-    /// How often heartbeat times are written to the database.
-    pub flush_interval: Duration,
-}
-
-impl CoordinatorConfig {
-    /// Defaults for a coordinator on `listen` keeping its state in `data_dir`.
-    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
-        Self {
-            listen,
-            http: None,
-            data_dir,
-            public_host: None,
-            heartbeat_interval: Duration::from_secs(2),
-            max_connections: 10_000,
-            max_frames_per_second: 20.0,
-            frame_burst: 40,
-            flush_interval: Duration::from_secs(1),
-        }
-    }
-
-    /// A node silent for this long is offline: three missed heartbeats.
-    pub fn offline_after(&self) -> Duration {
-        self.heartbeat_interval * 3
-    }
-}
-
-/// Why the coordinator could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum CoordinatorError {
-    /// The data directory could not be created.
-    #[error("data directory {path}: {source}")]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The coordinator key could not be loaded or created.
-    #[error(transparent)]
-    Key(#[from] KeyFileError),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The QUIC configuration failed.
-    #[error(transparent)]
-    Endpoint(#[from] EndpointError),
-    /// A socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The cause.
-        source: std::io::Error,
-    },
-}
 
 /// State shared by the accept loop, sessions, the flusher and the HTTP API.
 pub(crate) struct Shared {

@@ -1,0 +1,116 @@
+//! Connecting and registering: QUIC handshake with the pinned key, hello, registration,
+//! welcome.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use idleshare_protocol::{
+    CoordinatorMessage, Hello, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage, SUPPORTED_VERSIONS,
+};
+use idleshare_transport::tls::SERVER_NAME;
+use idleshare_transport::{FramedError, client_config, recv_frame, send_frame};
+use quinn::{Connection, Endpoint, RecvStream, SendStream};
+use tokio::sync::mpsc;
+
+use super::running::Session;
+use super::{SessionContext, SessionError};
+
+/// How long registration may take once connected. It takes milliseconds; a coordinator that
+/// died between recording the registration and welcoming us must not hold the node longer.
+pub(super) const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) async fn connect(ctx: &SessionContext) -> Result<(Endpoint, Connection), SessionError> {
+    let host = ctx.address.host_port();
+    let remote = tokio::net::lookup_host(&host)
+        .await
+        .map_err(|e| SessionError::Resolve {
+            host: host.clone(),
+            detail: e.to_string(),
+        })?
+        .next()
+        .ok_or_else(|| SessionError::Resolve {
+            host: host.clone(),
+            detail: "no addresses".into(),
+        })?;
+    let bind: SocketAddr = if remote.is_ipv6() {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    };
+    let endpoint = Endpoint::client(bind).map_err(SessionError::Endpoint)?;
+    let config = client_config(&ctx.key, ctx.address.key, &ctx.limits)?;
+    let connection = endpoint
+        .connect_with(config, remote, SERVER_NAME)?
+        .await
+        .map_err(SessionError::Handshake)?;
+    Ok((endpoint, connection))
+}
+
+pub(super) async fn register(
+    ctx: &SessionContext,
+    endpoint: Endpoint,
+    connection: Connection,
+    mut send: SendStream,
+    mut recv: RecvStream,
+) -> Result<Session, SessionError> {
+    let hello = NodeMessage::Hello(Hello {
+        versions: SUPPORTED_VERSIONS.to_vec(),
+        node_id: NodeId::from(ctx.key.verifying_key()),
+    });
+    send_frame(&mut send, &hello).await?;
+    let mut capabilities = ctx.capabilities.subscribe();
+    let register = NodeMessage::Register {
+        capabilities: capabilities.borrow_and_update().clone(),
+    };
+    send_frame(&mut send, &register).await?;
+    let answer = tokio::time::timeout(
+        REGISTER_TIMEOUT,
+        recv_frame::<CoordinatorMessage>(&mut recv, MAX_CONTROL_FRAME_LEN),
+    )
+    .await
+    .map_err(|_| SessionError::RegisterTimeout)??;
+    let welcome = match answer {
+        Some(CoordinatorMessage::Welcome(welcome)) => welcome,
+        other => return Err(unexpected(other)),
+    };
+    let (frames_tx, frames) = mpsc::channel(16);
+    tokio::spawn(forward_frames(recv, frames_tx));
+    Ok(Session {
+        endpoint,
+        connection,
+        send,
+        frames,
+        welcome,
+        capabilities,
+        bandwidth_test: None,
+    })
+}
+
+/// Maps a frame that is not the one expected to the session error it means.
+pub(super) fn unexpected(frame: Option<CoordinatorMessage>) -> SessionError {
+    match frame {
+        None => SessionError::StreamClosed,
+        Some(CoordinatorMessage::Error { code, message }) => {
+            SessionError::Refused { code, message }
+        }
+        Some(CoordinatorMessage::Goodbye { reason }) => SessionError::CoordinatorLeft(reason),
+        Some(other) => SessionError::Unexpected(format!("{other:?}")),
+    }
+}
+
+async fn forward_frames(
+    mut recv: RecvStream,
+    frames: mpsc::Sender<Result<CoordinatorMessage, FramedError>>,
+) {
+    loop {
+        let frame = recv_frame::<CoordinatorMessage>(&mut recv, MAX_CONTROL_FRAME_LEN).await;
+        let end = !matches!(frame, Ok(Some(_)));
+        let item = match frame {
+            Ok(Some(message)) => Ok(message),
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        if frames.send(item).await.is_err() || end {
+            return;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! A registered session: heartbeats and their acks, capability updates, the bandwidth test,
+//! and the goodbye.
+
+use std::time::{Duration, Instant};
+
+use idleshare_protocol::{
+    BandwidthReport, Capabilities, CoordinatorMessage, NodeActivity, NodeMessage, Welcome,
+};
+use idleshare_transport::{FramedError, send_frame};
+use quinn::{Connection, Endpoint, SendStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::handshake::unexpected;
+use super::{SessionContext, SessionError, unix_ms};
+use crate::bandwidth;
+use crate::heartbeat::Unacked;
+use crate::status::NodeStatus;
+
+/// How long to wait for the coordinator to close after our goodbye.
+const GOODBYE_GRACE: Duration = Duration::from_millis(500);
+
+pub(super) struct Session {
+    pub(super) endpoint: Endpoint,
+    pub(super) connection: Connection,
+    pub(super) send: SendStream,
+    pub(super) frames: mpsc::Receiver<Result<CoordinatorMessage, FramedError>>,
+    pub(super) welcome: Welcome,
+    /// What we offer; each change is sent as an update.
+    pub(super) capabilities: watch::Receiver<Capabilities>,
+    pub(super) bandwidth_test:
+        Option<JoinHandle<Result<BandwidthReport, bandwidth::BandwidthError>>>,
+}
+
+impl Session {
+    pub(super) async fn heartbeat_loop(
+        &mut self,
+        ctx: &SessionContext,
+        status: &watch::Sender<NodeStatus>,
+        activity: &watch::Receiver<NodeActivity>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), SessionError> {
+        let interval = Duration::from_millis(self.welcome.heartbeat_interval_ms.max(50).into());
+        let ack_deadline = interval.mul_f64(1.5);
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seq = 0u64;
+        let mut unacked = Unacked::default();
+        let mut activity = activity.clone();
+        activity.mark_unchanged();
+        loop {
+            let deadline = unacked.deadline(ack_deadline);
+            tokio::select! {
+                _ = stop.changed() => return Ok(()),
+                _ = ticker.tick(), if unacked.is_empty() => {
+                    seq += 1;
+                    let current = activity.borrow_and_update().clone();
+                    self.send_heartbeat(seq, current).await?;
+                    unacked.sent(seq, Instant::now());
+                }
+                _ = sleep_until_opt(deadline) => return Err(SessionError::HeartbeatTimeout(ack_deadline)),
+                result = join_opt(&mut self.bandwidth_test) => {
+                    self.bandwidth_test = None;
+                    record_bandwidth(ctx, status, result);
+                }
+                Ok(()) = self.capabilities.changed() => {
+                    let capabilities = self.capabilities.borrow_and_update().clone();
+                    send_frame(&mut self.send, &NodeMessage::UpdateCapabilities { capabilities }).await?;
+                }
+                Ok(()) = activity.changed() => {
+                    // A new decision reaches the coordinator now, not at the next beat.
+                    seq += 1;
+                    let current = activity.borrow_and_update().clone();
+                    self.send_heartbeat(seq, current).await?;
+                    unacked.sent(seq, Instant::now());
+                }
+                frame = self.frames.recv() => match frame {
+                    Some(Ok(CoordinatorMessage::HeartbeatAck { seq: acked })) => {
+                        if let Some(rtt) = unacked.acked(acked, Instant::now()) {
+                            let now = unix_ms();
+                            status.send_modify(|s| {
+                                s.last_heartbeat_ms = Some(now);
+                                s.last_rtt_us = Some(rtt.as_micros() as u64);
+                            });
+                        }
+                    }
+                    Some(Ok(other)) => return Err(unexpected(Some(other))),
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(unexpected(None)),
+                },
+            }
+        }
+    }
+
+    async fn send_heartbeat(
+        &mut self,
+        seq: u64,
+        activity: NodeActivity,
+    ) -> Result<(), SessionError> {
+        send_frame(&mut self.send, &NodeMessage::Heartbeat { seq, activity }).await?;
+        Ok(())
+    }
+
+    /// Ends the session: a goodbye when we chose to leave, then closes the connection.
+    pub(super) async fn close(mut self, stopping: bool) {
+        if stopping {
+            let goodbye = NodeMessage::Goodbye {
+                reason: "node stopping".into(),
+            };
+            if send_frame(&mut self.send, &goodbye).await.is_ok() {
+                let _ = self.send.finish();
+                // The coordinator closes the connection once it has read our goodbye.
+                let _ = tokio::time::timeout(GOODBYE_GRACE, self.connection.closed()).await;
+            }
+        }
+        self.connection.close(0u32.into(), b"bye");
+        let _ = tokio::time::timeout(GOODBYE_GRACE, self.endpoint.wait_idle()).await;
+    }
+}
+
+/// Stores a finished bandwidth test; the capabilities watch carries it to the coordinator.
+fn record_bandwidth(
+    ctx: &SessionContext,
+    status: &watch::Sender<NodeStatus>,
+    result: Result<Result<BandwidthReport, bandwidth::BandwidthError>, tokio::task::JoinError>,
+) {
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(e)) => return tracing::warn!("bandwidth test failed: {e}"),
+        Err(e) => return tracing::warn!("bandwidth test task failed: {e}"),
+    };
+    tracing::info!(
+        "bandwidth: {:.1} Mbit/s down, {:.1} Mbit/s up, rtt {:.2} ms",
+        report.download_kbps as f64 / 1000.0,
+        report.upload_kbps as f64 / 1000.0,
+        report.rtt_us as f64 / 1000.0
+    );
+    if let Err(e) = bandwidth::store_report(&ctx.data_dir, &report) {
+        tracing::warn!("cannot store the bandwidth result: {e}");
+    }
+    ctx.capabilities.send_modify(|c| c.bandwidth = Some(report));
+    status.send_modify(|s| s.bandwidth = Some(report));
+}
+
+/// Waits for the task if there is one; never resolves otherwise.
+async fn join_opt<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match task {
+        Some(task) => task.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
