@@ -352,6 +352,31 @@ async fn oversized_and_unannounced_bulk_transfers_are_refused() {
         matches!(&answer, Some(BulkResponse::Refused { message }) if message.contains("exceeded")),
         "{answer:?}"
     );
+
+    // Opening bulk streams faster than the ration allows.
+    let mut rationed = 0;
+    for _ in 0..12 {
+        let (mut send, mut recv) = client.connection.open_bi().await.unwrap();
+        send_frame(&mut send, &BulkRequest::Download { bytes: 1 })
+            .await
+            .unwrap();
+        let _ = send.finish();
+        let mut first = [0u8; 1];
+        // A served download is one zero byte; a refusal is a frame, longer than that.
+        let mut answer = Vec::new();
+        while let Ok(Some(n)) = recv.read(&mut first).await {
+            answer.extend_from_slice(&first[..n]);
+        }
+        if answer.len() > 1 {
+            let text = String::from_utf8_lossy(&answer);
+            assert!(text.contains("too many bulk transfers"), "{text}");
+            rationed += 1;
+        }
+    }
+    assert!(
+        rationed >= 1,
+        "twelve bulk streams at once must hit the ration"
+    );
     fixture.assert_honest_node_still_served();
 }
 

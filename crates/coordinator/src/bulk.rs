@@ -13,10 +13,10 @@ use quinn::{Connection, RecvStream, SendStream};
 
 use crate::rate::TokenBucket;
 
-/// Bulk streams a node may open per minute on average (a bandwidth test uses three).
+/// Bulk streams a node may open per minute on average (a bandwidth test uses four).
 const BULK_STREAMS_PER_MINUTE: f64 = 12.0;
-/// Bulk streams a node may open at once before the rate applies.
-const BULK_STREAM_BURST: u32 = 6;
+/// Bulk streams a node may open at once before the rate applies: two bandwidth tests.
+const BULK_STREAM_BURST: u32 = 8;
 /// Size of each write of a download.
 const CHUNK: usize = 64 * 1024;
 

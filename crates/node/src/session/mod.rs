@@ -21,7 +21,6 @@ use tokio::sync::watch;
 
 use self::handshake::{REGISTER_TIMEOUT, connect, register};
 use crate::backoff::Backoff;
-use crate::bandwidth;
 use crate::status::{ConnectionState, NodeStatus};
 
 /// Why a session ended (other than a requested stop).
@@ -137,14 +136,6 @@ pub(crate) async fn run_session(
         session.welcome.heartbeat_interval_ms
     );
     let measured = session.capabilities.borrow().bandwidth;
-    let stale = measured
-        .is_none_or(|report| !bandwidth::is_fresh(&report, unix_ms(), ctx.bandwidth_max_age));
-    if stale {
-        let connection = session.connection.clone();
-        session.bandwidth_test = Some(tokio::spawn(async move {
-            bandwidth::measure(&connection, unix_ms()).await
-        }));
-    }
     status.send_modify(|s| s.bandwidth = measured);
     let result = session.heartbeat_loop(ctx, status, activity, stop).await;
     if let Some(test) = session.bandwidth_test.take() {

@@ -17,6 +17,8 @@ use crate::bandwidth;
 use crate::heartbeat::Unacked;
 use crate::status::NodeStatus;
 
+/// How long after a failed bandwidth test to try again (unless the usual age comes first).
+const BANDWIDTH_RETRY: Duration = Duration::from_secs(60 * 60);
 /// How long to wait for the coordinator to close after our goodbye.
 const GOODBYE_GRACE: Duration = Duration::from_millis(500);
 
@@ -48,6 +50,8 @@ impl Session {
         let mut unacked = Unacked::default();
         let mut activity = activity.clone();
         activity.mark_unchanged();
+        // Tested at registration when the last result is stale, then again as it ages.
+        let mut bandwidth_due = Some(self.bandwidth_due(ctx));
         loop {
             let deadline = unacked.deadline(ack_deadline);
             tokio::select! {
@@ -59,9 +63,18 @@ impl Session {
                     unacked.sent(seq, Instant::now());
                 }
                 _ = sleep_until_opt(deadline) => return Err(SessionError::HeartbeatTimeout(ack_deadline)),
+                _ = sleep_until_opt(bandwidth_due) => {
+                    bandwidth_due = None;
+                    let connection = self.connection.clone();
+                    self.bandwidth_test = Some(tokio::spawn(async move {
+                        bandwidth::measure(&connection, unix_ms()).await
+                    }));
+                }
                 result = join_opt(&mut self.bandwidth_test) => {
                     self.bandwidth_test = None;
-                    record_bandwidth(ctx, status, result);
+                    let measured = record_bandwidth(ctx, status, result);
+                    let next = if measured { ctx.bandwidth_max_age } else { BANDWIDTH_RETRY.min(ctx.bandwidth_max_age) };
+                    bandwidth_due = Some(Instant::now() + next);
                 }
                 Ok(()) = self.capabilities.changed() => {
                     let capabilities = self.capabilities.borrow_and_update().clone();
@@ -102,6 +115,21 @@ impl Session {
     }
 
     /// Ends the session: a goodbye when we chose to leave, then closes the connection.
+    /// When the stored bandwidth result becomes stale (now, if there is none).
+    fn bandwidth_due(&self, ctx: &SessionContext) -> Instant {
+        let now_ms = unix_ms();
+        let due_ms = self
+            .capabilities
+            .borrow()
+            .bandwidth
+            .map_or(now_ms, |report| {
+                report
+                    .measured_at_ms
+                    .saturating_add(ctx.bandwidth_max_age.as_millis() as u64)
+            });
+        Instant::now() + Duration::from_millis(due_ms.saturating_sub(now_ms))
+    }
+
     pub(super) async fn close(mut self, stopping: bool) {
         if stopping {
             let goodbye = NodeMessage::Goodbye {
@@ -118,16 +146,23 @@ impl Session {
     }
 }
 
-/// Stores a finished bandwidth test; the capabilities watch carries it to the coordinator.
+/// Stores a finished bandwidth test (the capabilities watch carries it to the coordinator);
+/// returns whether there was a result.
 fn record_bandwidth(
     ctx: &SessionContext,
     status: &watch::Sender<NodeStatus>,
     result: Result<Result<BandwidthReport, bandwidth::BandwidthError>, tokio::task::JoinError>,
-) {
+) -> bool {
     let report = match result {
         Ok(Ok(report)) => report,
-        Ok(Err(e)) => return tracing::warn!("bandwidth test failed: {e}"),
-        Err(e) => return tracing::warn!("bandwidth test task failed: {e}"),
+        Ok(Err(e)) => {
+            tracing::warn!("bandwidth test failed: {e}");
+            return false;
+        }
+        Err(e) => {
+            tracing::warn!("bandwidth test task failed: {e}");
+            return false;
+        }
     };
     tracing::info!(
         "bandwidth: {:.1} Mbit/s down, {:.1} Mbit/s up, rtt {:.2} ms",
@@ -140,6 +175,7 @@ fn record_bandwidth(
     }
     ctx.capabilities.send_modify(|c| c.bandwidth = Some(report));
     status.send_modify(|s| s.bandwidth = Some(report));
+    true
 }
 
 /// Waits for the task if there is one; never resolves otherwise.
