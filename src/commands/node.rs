@@ -52,7 +52,14 @@ pub async fn print_status_changes(mut status: watch::Receiver<NodeStatus>, label
     loop {
         let lines = {
             let current = status.borrow_and_update();
-            (connection_line(&current), decision_line(&current))
+            (
+                connection_line(&current),
+                // The announced activity changes with the outcome, not every reading.
+                match current.activity {
+                    idleshare_protocol::NodeActivity::Starting => String::new(),
+                    ref activity => activity.to_string(),
+                },
+            )
         };
         if lines.0 != last_lines.0 {
             println!("{label}: {}", lines.0);
@@ -64,20 +71,6 @@ pub async fn print_status_changes(mut status: watch::Receiver<NodeStatus>, label
         if status.changed().await.is_err() {
             return;
         }
-    }
-}
-
-/// The decision as announced to the coordinator (it changes with the outcome, not with
-/// every reading quoted in a reason).
-fn decision_line(status: &NodeStatus) -> String {
-    use idleshare_protocol::NodeActivity;
-    match &status.activity {
-        NodeActivity::Starting => String::new(),
-        NodeActivity::Contributing { budget } => format!(
-            "contributing ({} core(s) at {}%)",
-            budget.cores, budget.cpu_percent
-        ),
-        NodeActivity::Paused { reason } => format!("paused: {reason}"),
     }
 }
 

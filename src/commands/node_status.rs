@@ -6,6 +6,7 @@ use anyhow::Context;
 use idleshare_node::monitor::Snapshot;
 use idleshare_node::policy::Decision;
 use idleshare_node::status_file::{StatusFile, read_status_file};
+use idleshare_protocol::NodeActivity;
 
 use crate::cli::NodeStatusArgs;
 
@@ -69,18 +70,10 @@ pub fn render(file: &StatusFile, now_ms: u64) -> String {
 }
 
 fn decision_line(decision: Option<&Decision>) -> String {
-    match decision {
-        None => "not decided yet".into(),
-        Some(Decision::Paused { reason }) => format!("paused: {reason}"),
-        Some(Decision::Run { budget }) => format!(
-            "contributing: {} core(s) at {}%, {} memory, GPU {}, network {}",
-            budget.cores,
-            budget.cpu_percent,
-            bytes(budget.memory_bytes),
-            yes_no(budget.gpu),
-            yes_no(budget.network)
-        ),
-    }
+    decision.map_or_else(
+        || "not decided yet".into(),
+        |decision| NodeActivity::from(decision).to_string(),
+    )
 }
 
 fn render_snapshot(out: &mut String, snapshot: &Snapshot) {

@@ -79,47 +79,40 @@ impl Metrics {
                 ("{state=\"offline\"}".into(), nodes_offline as u64),
             ],
         );
-        let plain = |name: &str, kind: &str, help: &str, counter: &AtomicU64| {
+        let counters: [(&str, &str, &str, &AtomicU64); 5] = [
             (
-                name.to_owned(),
-                kind.to_owned(),
-                help.to_owned(),
-                get(counter),
-            )
-        };
-        for (name, kind, help, value) in [
-            plain(
                 "idleshare_connections_active",
                 "gauge",
                 "Open QUIC connections.",
                 &self.connections_active,
             ),
-            plain(
+            (
                 "idleshare_connections_refused_total",
                 "counter",
                 "Connections refused at the connection limit.",
                 &self.connections_refused,
             ),
-            plain(
+            (
                 "idleshare_handshakes_failed_total",
                 "counter",
                 "Failed QUIC/TLS handshakes.",
                 &self.handshakes_failed,
             ),
-            plain(
+            (
                 "idleshare_registrations_total",
                 "counter",
                 "Accepted node registrations.",
                 &self.registrations,
             ),
-            plain(
+            (
                 "idleshare_heartbeats_total",
                 "counter",
                 "Heartbeats received.",
                 &self.heartbeats,
             ),
-        ] {
-            metric(&name, &kind, &help, &[(String::new(), value)]);
+        ];
+        for (name, kind, help, counter) in counters {
+            metric(name, kind, help, &[(String::new(), get(counter))]);
         }
         let rejections: Vec<(String, u64)> = ERROR_CODES
             .iter()

@@ -90,16 +90,6 @@ impl Drop for Contributor {
     }
 }
 
-/// What a decision means for the heartbeat.
-pub fn activity_for(decision: &Decision) -> NodeActivity {
-    match decision {
-        Decision::Run { budget } => NodeActivity::Contributing { budget: *budget },
-        Decision::Paused { reason } => NodeActivity::Paused {
-            reason: reason.to_string(),
-        },
-    }
-}
-
 fn run(mut parts: ContributorParts, waker: mpsc::Sender<Wake>, woken: mpsc::Receiver<Wake>) {
     let mut policy = ContributionPolicy::new();
     let mut watcher: Option<InputWatcher> = None;
@@ -196,8 +186,9 @@ fn publish(
         .as_ref()
         .is_none_or(|last| !last.same_outcome(&decision));
     if news {
-        tracing::info!("{}", describe(&decision));
-        parts.activity.send_replace(activity_for(&decision));
+        let activity = NodeActivity::from(&decision);
+        tracing::info!("{activity}");
+        parts.activity.send_replace(activity);
         *announced = Some(decision.clone());
     }
     parts.status.send_modify(|status| {
@@ -205,19 +196,6 @@ fn publish(
         status.snapshot = Some(snapshot);
         status.decision = Some(decision);
     });
-}
-
-fn describe(decision: &Decision) -> String {
-    match decision {
-        Decision::Run { budget } => format!(
-            "contributing: {} core(s) at {}%, GPU {}, network {}",
-            budget.cores,
-            budget.cpu_percent,
-            if budget.gpu { "yes" } else { "no" },
-            if budget.network { "yes" } else { "no" }
-        ),
-        Decision::Paused { reason } => format!("paused: {reason}"),
-    }
 }
 
 #[cfg(test)]
@@ -246,11 +224,11 @@ mod tests {
             ..Budget::default()
         };
         assert_eq!(
-            activity_for(&Decision::Run { budget }),
+            NodeActivity::from(&Decision::Run { budget }),
             NodeActivity::Contributing { budget }
         );
         assert_eq!(
-            activity_for(&Decision::Paused {
+            NodeActivity::from(&Decision::Paused {
                 reason: PauseReason::OnBattery
             }),
             NodeActivity::Paused {

@@ -136,6 +136,25 @@ pub enum NodeActivity {
     },
 }
 
+impl std::fmt::Display for NodeActivity {
+    /// One line for people: `contributing: 2 core(s) at 100%, GPU no, network yes`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let yes_no = |flag: bool| if flag { "yes" } else { "no" };
+        match self {
+            NodeActivity::Starting => f.write_str("starting"),
+            NodeActivity::Contributing { budget } => write!(
+                f,
+                "contributing: {} core(s) at {}%, GPU {}, network {}",
+                budget.cores,
+                budget.cpu_percent,
+                yes_no(budget.gpu),
+                yes_no(budget.network)
+            ),
+            NodeActivity::Paused { reason } => write!(f, "paused: {reason}"),
+        }
+    }
+}
+
 impl NodeActivity {
     /// A short lowercase label: `starting`, `contributing` or `paused`.
     pub fn label(&self) -> &'static str {
@@ -257,6 +276,32 @@ pub enum CoordinatorMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_reads_as_one_line_for_people() {
+        let budget = Budget {
+            cores: 2,
+            cpu_percent: 50,
+            network: true,
+            ..Budget::default()
+        };
+        let lines = [
+            (NodeActivity::Starting, "starting"),
+            (
+                NodeActivity::Contributing { budget },
+                "contributing: 2 core(s) at 50%, GPU no, network yes",
+            ),
+            (
+                NodeActivity::Paused {
+                    reason: "running on battery".into(),
+                },
+                "paused: running on battery",
+            ),
+        ];
+        for (activity, line) in lines {
+            assert_eq!(activity.to_string(), line);
+        }
+    }
 
     #[test]
     fn oversized_capability_text_is_named() {

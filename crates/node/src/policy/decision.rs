@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use idleshare_protocol::Budget;
+use idleshare_protocol::{Budget, NodeActivity};
 use serde::{Deserialize, Serialize};
 
 /// The policy's answer for this moment.
@@ -36,6 +36,18 @@ impl Decision {
                 std::mem::discriminant(a) == std::mem::discriminant(b)
             }
             _ => false,
+        }
+    }
+}
+
+impl From<&Decision> for NodeActivity {
+    /// What a decision means for the heartbeat (the reason in words).
+    fn from(decision: &Decision) -> Self {
+        match decision {
+            Decision::Run { budget } => NodeActivity::Contributing { budget: *budget },
+            Decision::Paused { reason } => NodeActivity::Paused {
+                reason: reason.to_string(),
+            },
         }
     }
 }
