@@ -81,6 +81,10 @@ async fn serve_bulk_stream(mut send: SendStream, mut recv: RecvStream) -> Result
             };
             send_frame(&mut send, &response).await?;
         }
+        BulkRequest::Fetch { .. } | BulkRequest::Result(_) => {
+            let message = "work transfers are not served yet".to_owned();
+            send_frame(&mut send, &BulkResponse::Refused { message }).await?;
+        }
     }
     let _ = send.finish();
     Ok(())

@@ -215,6 +215,9 @@ fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
         NodeMessage::Register { .. } => "registration",
         NodeMessage::Heartbeat { .. } => "heartbeat",
         NodeMessage::UpdateCapabilities { .. } => "capabilities update",
+        NodeMessage::WantWork { .. } => "work request",
+        NodeMessage::Abandon { .. } => "abandoned lease",
+        NodeMessage::SyncReceipts { .. } => "receipt sync",
         NodeMessage::Goodbye { .. } => "goodbye",
     };
     SessionEnd::Rejected(

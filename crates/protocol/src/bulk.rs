@@ -1,15 +1,23 @@
 //! Bulk streams: each bulk transfer gets its own QUIC stream beside the control stream, so a
 //! big transfer never delays a heartbeat.
 //!
-//! A node opens a bidirectional stream and sends one [`BulkRequest`] frame. For now the only
-//! transfers are the bandwidth test's:
-//! - `Download { bytes }`: the coordinator sends `bytes` bytes, then finishes the stream;
-//! - `Upload { bytes }`: the node sends `bytes` bytes after the request and finishes; the
-//!   coordinator answers with one [`BulkResponse`] frame saying how many bytes it received.
+//! A node opens a bidirectional stream and sends one [`BulkRequest`] frame:
+//! - `Download { bytes }` (bandwidth test): the coordinator sends `bytes` bytes, then
+//!   finishes the stream;
+//! - `Upload { bytes }` (bandwidth test): the node sends `bytes` bytes after the request and
+//!   finishes; the coordinator answers with [`BulkResponse::Received`];
+//! - `Fetch { id }`: a module or input the node's leases need; the coordinator answers
+//!   [`BulkResponse::Blob`] and then exactly `len` bytes;
+//! - `Result(report)`: a unit's report, followed by its output bytes; the coordinator answers
+//!   [`BulkResponse::Received`] once the result is stored durably.
 //!
-//! A refused request is answered with [`BulkResponse::Refused`] (too big, too frequent).
+//! A refused request is answered with [`BulkResponse::Refused`] (too big, too frequent, not
+//! yours).
 
 use serde::{Deserialize, Serialize};
+
+use crate::content::ContentId;
+use crate::work::UnitReport;
 
 /// Largest bandwidth-test transfer either way (16 MiB).
 pub const MAX_BANDWIDTH_TEST_BYTES: u32 = 16 << 20;
@@ -18,7 +26,7 @@ pub const MAX_BANDWIDTH_TEST_BYTES: u32 = 16 << 20;
 pub const MAX_BULK_CONTROL_FRAME_LEN: usize = 1024;
 
 /// The first frame on a bulk stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BulkRequest {
     /// Send me this many bytes.
     Download {
@@ -30,6 +38,13 @@ pub enum BulkRequest {
         /// Bytes announced.
         bytes: u32,
     },
+    /// Send me this content (a module or an input of one of my leases).
+    Fetch {
+        /// Its content id.
+        id: ContentId,
+    },
+    /// A unit's result; its output bytes follow.
+    Result(UnitReport),
 }
 
 /// The coordinator's answer on a bulk stream, where one is due.
@@ -39,6 +54,11 @@ pub enum BulkResponse {
     Received {
         /// Bytes received.
         bytes: u64,
+    },
+    /// The content follows: exactly `len` bytes, then the stream ends.
+    Blob {
+        /// Its length.
+        len: u32,
     },
     /// The request was refused.
     Refused {
@@ -52,6 +72,8 @@ impl BulkRequest {
     pub fn validate(&self) -> Result<(), String> {
         let bytes = match self {
             BulkRequest::Download { bytes } | BulkRequest::Upload { bytes } => *bytes,
+            BulkRequest::Fetch { .. } => return Ok(()),
+            BulkRequest::Result(report) => return report.validate(),
         };
         if bytes == 0 || bytes > MAX_BANDWIDTH_TEST_BYTES {
             return Err(format!(

@@ -9,21 +9,37 @@
 //! - [`version`]: protocol versions and negotiation;
 //! - [`messages`]: the session messages (hello, register, welcome, heartbeat, error, goodbye);
 //! - [`frame`]: length-prefixed postcard frames with a hard maximum size;
-//! - [`bulk`]: requests on bulk streams (the bandwidth test), beside the control stream.
+//! - [`bulk`]: requests on bulk streams (the bandwidth test, modules, inputs, results),
+//!   beside the control stream;
+//! - [`content`]: content ids (BLAKE3);
+//! - [`job`] and [`abi`]: the job model and the contract a job module follows;
+//! - [`work`]: assignments and unit reports;
+//! - [`receipt`]: signed credit receipts and their chain;
+//! - [`api`]: the JSON bodies of the coordinator's HTTP API.
 #![deny(missing_docs)]
 
+pub mod abi;
 pub mod address;
+pub mod api;
 pub mod bulk;
+pub mod content;
 pub mod frame;
 pub mod ids;
+pub mod job;
 pub mod messages;
+pub mod receipt;
 pub mod version;
+pub mod work;
 
 pub use address::{AddressError, CoordinatorAddress};
+pub use content::ContentId;
 pub use frame::{FrameError, MAX_CONTROL_FRAME_LEN, decode_frame, encode_frame};
 pub use ids::{IdError, NodeId};
+pub use job::{JobId, JobLimits, JobSpec, LeaseId, UnitId};
 pub use messages::{
     BandwidthReport, Budget, Capabilities, CoordinatorMessage, ErrorCode, HardwareScores, Hello,
     NodeActivity, NodeMessage, Welcome,
 };
+pub use receipt::{ChainTip, CreditRate, MicroTokens, Receipt, ReceiptError, SignedReceipt};
 pub use version::{ALPN, PROTOCOL_VERSION, SUPPORTED_VERSIONS, VersionError, negotiate};
+pub use work::{Assignment, FailureKind, UnitOutcome, UnitReport, Verdict};

@@ -11,6 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::NodeId;
+use crate::job::LeaseId;
+use crate::receipt::SignedReceipt;
+use crate::work::Assignment;
 
 /// Longest text field accepted in a message (capabilities, reasons), in bytes.
 pub const MAX_TEXT_LEN: usize = 512;
@@ -204,6 +207,24 @@ pub enum NodeMessage {
         /// The full, current description.
         capabilities: Capabilities,
     },
+    /// The node can take this many more units now (it replaces the previous count).
+    WantWork {
+        /// Free slots.
+        slots: u32,
+    },
+    /// The node gives a lease back unfinished (deadline passed, stopping); the unit goes to
+    /// another node.
+    Abandon {
+        /// The lease.
+        lease: LeaseId,
+        /// Why, for logs and job status.
+        reason: String,
+    },
+    /// Send me my receipts from this sequence number on (after a reconnect, or a gap).
+    SyncReceipts {
+        /// The first sequence number the node lacks.
+        from_seq: u64,
+    },
     /// The node is leaving on purpose.
     Goodbye {
         /// Why, for logs.
@@ -266,6 +287,15 @@ pub enum CoordinatorMessage {
         /// Human-readable detail.
         message: String,
     },
+    /// A unit to run.
+    Assign(Box<Assignment>),
+    /// Stop working on a lease: its unit is settled or cancelled.
+    Revoke {
+        /// The lease.
+        lease: LeaseId,
+    },
+    /// A credit for validated work.
+    Receipt(Box<SignedReceipt>),
     /// The coordinator is leaving on purpose (for example shutting down).
     Goodbye {
         /// Why, for logs.
