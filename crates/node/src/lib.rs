@@ -20,6 +20,7 @@ pub mod session;
 pub mod settings;
 pub mod status;
 pub mod status_file;
+pub mod wallet;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,209 @@
+//! The wallet's SQLite file: one row per receipt, keyed by (issuer, seq), with the chain's
+//! running hash and balance beside the signed body so the tip is one indexed read.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use idleshare_protocol::{ChainTip, MicroTokens, NodeId, SignedReceipt};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::WalletError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS receipts (
+    issuer BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    unit INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    issued_at_ms INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    balance INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (issuer, seq)
+);
+CREATE INDEX IF NOT EXISTS receipts_by_time ON receipts (issued_at_ms);
+";
+
+pub(super) struct WalletStore {
+    path: String,
+    connection: Mutex<Connection>,
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl WalletStore {
+    pub(super) fn open(path: &Path) -> Result<Self, WalletError> {
+        let display = path.display().to_string();
+        let db = |source| WalletError::Database {
+            path: display.clone(),
+            source,
+        };
+        let connection = Connection::open(path).map_err(db)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        // A receipt is written once and is worth money: flush it to disk on every commit.
+        connection
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        connection.execute_batch(SCHEMA).map_err(db)?;
+        Ok(Self {
+            path: display,
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn error(&self, source: rusqlite::Error) -> WalletError {
+        WalletError::Database {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub(super) fn owner(&self) -> Result<Option<NodeId>, WalletError> {
+        let bytes: Option<Vec<u8>> = self
+            .lock()
+            .query_row("SELECT value FROM meta WHERE key = 'node'", [], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|e| self.error(e))?;
+        Ok(bytes.and_then(|bytes| NodeId::from_slice(&bytes).ok()))
+    }
+
+    pub(super) fn set_owner(&self, node: &NodeId) -> Result<(), WalletError> {
+        self.lock()
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('node', ?1)",
+                params![node.as_bytes().as_slice()],
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    pub(super) fn tip(&self, issuer: &NodeId) -> Result<Option<ChainTip>, WalletError> {
+        let row: Option<(i64, Vec<u8>, i64)> = self
+            .lock()
+            .query_row(
+                "SELECT seq, hash, balance FROM receipts WHERE issuer = ?1 ORDER BY seq DESC LIMIT 1",
+                params![issuer.as_bytes().as_slice()],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.error(e))?;
+        Ok(row.map(|(seq, hash, balance)| ChainTip {
+            seq: seq as u64,
+            hash: hash.try_into().unwrap_or([0; 32]),
+            balance: MicroTokens(balance as u64),
+        }))
+    }
+
+    /// Stores `receipt` as the chain's new tip `tip` (already verified by the caller).
+    pub(super) fn append(
+        &self,
+        receipt: &SignedReceipt,
+        tip: &ChainTip,
+    ) -> Result<(), WalletError> {
+        let body = postcard::to_stdvec(receipt).unwrap_or_default();
+        let r = &receipt.receipt;
+        self.lock()
+            .execute(
+                "INSERT INTO receipts (issuer, seq, unit, amount, issued_at_ms, hash, balance, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    r.issuer.as_bytes().as_slice(),
+                    to_i64(r.seq),
+                    to_i64(r.unit.0),
+                    to_i64(r.amount.0),
+                    to_i64(r.issued_at_ms),
+                    tip.hash.as_slice(),
+                    to_i64(tip.balance.0),
+                    body,
+                ],
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    pub(super) fn receipt(
+        &self,
+        issuer: &NodeId,
+        seq: u64,
+    ) -> Result<Option<SignedReceipt>, WalletError> {
+        let body: Option<Vec<u8>> = self
+            .lock()
+            .query_row(
+                "SELECT body FROM receipts WHERE issuer = ?1 AND seq = ?2",
+                params![issuer.as_bytes().as_slice(), to_i64(seq)],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.error(e))?;
+        body.map(|body| decode(issuer, seq, &body)).transpose()
+    }
+
+    pub(super) fn receipts(&self, issuer: &NodeId) -> Result<Vec<SignedReceipt>, WalletError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare("SELECT seq, body FROM receipts WHERE issuer = ?1 ORDER BY seq")
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map(params![issuer.as_bytes().as_slice()], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(|e| self.error(e))?;
+        let mut receipts = Vec::new();
+        for row in rows {
+            let (seq, body) = row.map_err(|e| self.error(e))?;
+            receipts.push(decode(issuer, seq as u64, &body)?);
+        }
+        Ok(receipts)
+    }
+
+    pub(super) fn issuers(&self) -> Result<Vec<NodeId>, WalletError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare("SELECT DISTINCT issuer FROM receipts ORDER BY issuer")
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| row.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.error(e))?;
+        let mut issuers = Vec::new();
+        for row in rows {
+            let bytes = row.map_err(|e| self.error(e))?;
+            if let Ok(id) = NodeId::from_slice(&bytes) {
+                issuers.push(id);
+            }
+        }
+        Ok(issuers)
+    }
+
+    pub(super) fn sum_since(&self, since_ms: u64) -> Result<MicroTokens, WalletError> {
+        let sum: i64 = self
+            .lock()
+            .query_row(
+                "SELECT COALESCE(SUM(amount), 0) FROM receipts WHERE issued_at_ms >= ?1",
+                params![to_i64(since_ms)],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(MicroTokens(sum as u64))
+    }
+}
+
+fn decode(issuer: &NodeId, seq: u64, body: &[u8]) -> Result<SignedReceipt, WalletError> {
+    postcard::from_bytes(body).map_err(|e| WalletError::Damaged {
+        issuer: *issuer,
+        seq,
+        detail: e.to_string(),
+    })
+}

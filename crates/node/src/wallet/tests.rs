@@ -1,0 +1,131 @@
+use ed25519_dalek::SigningKey;
+use idleshare_protocol::{ChainTip, MicroTokens, NodeId, Receipt, SignedReceipt, UnitId};
+
+use super::*;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn id(seed: u8) -> NodeId {
+    NodeId::from(key(seed).verifying_key())
+}
+
+/// Receipts 1..=n from coordinator 1 to node 2, amounts 10, 20, 30, ...
+fn chain(n: u64) -> Vec<SignedReceipt> {
+    let mut tip = ChainTip::GENESIS;
+    (1..=n)
+        .map(|seq| {
+            let signed = Receipt {
+                issuer: id(1),
+                node: id(2),
+                unit: UnitId(100 + seq),
+                amount: MicroTokens(seq * 10),
+                issued_at_ms: 1_000 * seq,
+                seq,
+                prev: tip.hash,
+            }
+            .sign(&key(1));
+            tip = tip.accept(&signed, &id(1), &id(2)).unwrap();
+            signed
+        })
+        .collect()
+}
+
+#[test]
+fn receipts_are_kept_across_reopen_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+        for receipt in chain(3) {
+            assert!(matches!(
+                wallet.accept(&receipt, &id(1)).unwrap(),
+                Accepted::Stored(_)
+            ));
+        }
+    }
+    let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+    assert_eq!(wallet.balance().unwrap(), MicroTokens(60));
+    assert_eq!(wallet.earned_since(2_000).unwrap(), MicroTokens(50));
+    let verified = wallet.verify(None).unwrap();
+    assert_eq!(verified.len(), 1);
+    assert_eq!(verified[0].tip.seq, 3);
+    assert_eq!(wallet.tip(&id(1)).unwrap(), verified[0].tip);
+}
+
+#[test]
+fn a_replayed_receipt_is_a_duplicate_and_a_different_one_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+    let receipts = chain(2);
+    wallet.accept(&receipts[0], &id(1)).unwrap();
+    wallet.accept(&receipts[1], &id(1)).unwrap();
+    assert_eq!(
+        wallet.accept(&receipts[0], &id(1)).unwrap(),
+        Accepted::Duplicate
+    );
+    let mut other = receipts[0].receipt.clone();
+    other.amount = MicroTokens(999);
+    let other = other.sign(&key(1));
+    assert!(matches!(
+        wallet.accept(&other, &id(1)),
+        Err(WalletError::Conflict { seq: 1, .. })
+    ));
+    assert_eq!(wallet.balance().unwrap(), MicroTokens(30));
+}
+
+#[test]
+fn a_gap_a_forgery_or_someone_elses_receipt_is_refused_and_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+    let receipts = chain(3);
+    wallet.accept(&receipts[0], &id(1)).unwrap();
+    assert!(matches!(
+        wallet.accept(&receipts[2], &id(1)),
+        Err(WalletError::Receipt(ReceiptError::OutOfSequence {
+            expected: 2,
+            found: 3
+        }))
+    ));
+    let mut forged = receipts[1].clone();
+    forged.receipt.amount = MicroTokens(1_000_000);
+    assert!(matches!(
+        wallet.accept(&forged, &id(1)),
+        Err(WalletError::Receipt(ReceiptError::BadSignature { .. }))
+    ));
+    assert!(matches!(
+        wallet.accept(&receipts[1], &id(9)),
+        Err(WalletError::Receipt(ReceiptError::WrongIssuer { .. }))
+    ));
+    assert_eq!(wallet.tip(&id(1)).unwrap().seq, 1);
+}
+
+#[test]
+fn another_nodes_wallet_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    Wallet::open(dir.path(), id(2)).unwrap();
+    assert!(matches!(
+        Wallet::open(dir.path(), id(3)),
+        Err(WalletError::WrongNode { .. })
+    ));
+}
+
+#[test]
+fn exports_hold_every_receipt() {
+    let receipts = chain(2);
+    let mut json = Vec::new();
+    export(&receipts, ExportFormat::Json, &mut json).unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(parsed.as_array().unwrap().len(), 2);
+    assert_eq!(parsed[1]["amount"], "0.000020");
+    let mut csv = Vec::new();
+    export(&receipts, ExportFormat::Csv, &mut csv).unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .contains(",2,102,0.000020,2000,")
+    );
+}
