@@ -26,6 +26,12 @@ pub enum Command {
     Node(NodeCommand),
     /// An embedded coordinator and one local node in one process.
     Devnet(DevnetArgs),
+    /// Submit a compute job: a WebAssembly module run once per input file.
+    Submit(SubmitArgs),
+    /// Inspect a submitted job.
+    Job(JobCommand),
+    /// This node's earnings: balance, receipts, offline verification, export.
+    Wallet(WalletCommand),
     /// Benchmarks that print figures and end with one JSON line.
     Bench(BenchCommand),
 }
@@ -140,6 +146,117 @@ pub struct DevnetArgs {
     /// The node's settings file (default: settings.toml in the devnet data dir).
     #[arg(long)]
     pub settings: Option<PathBuf>,
+}
+
+/// Where the coordinator's HTTP API is.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The coordinator's HTTP API base URL.
+    #[arg(long, env = "IDLESHARE_API", default_value = "http://127.0.0.1:7380")]
+    pub api: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The job's WebAssembly module (see `assets/workloads/` and the ABI in the protocol docs).
+    pub module: PathBuf,
+    /// A directory of input files: one unit per file, in file-name order.
+    pub inputs: PathBuf,
+    /// The exported entry function.
+    #[arg(long, default_value = "run")]
+    pub entry: String,
+    /// Nodes that must agree on each unit's result.
+    #[arg(long, default_value_t = 2)]
+    pub replication: u8,
+    /// Fuel per unit (deterministic work count; default: the network's default).
+    #[arg(long)]
+    pub fuel: Option<u64>,
+    /// Memory per unit in MiB.
+    #[arg(long)]
+    pub memory_mib: Option<u64>,
+    /// Output size limit per unit in KiB.
+    #[arg(long)]
+    pub output_kib: Option<u32>,
+    /// Running-time limit per unit in seconds.
+    #[arg(long)]
+    pub deadline_secs: Option<u64>,
+    /// Wait for every unit to settle, showing progress.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: write each output to DIR/<input file name>.out.
+    #[arg(long, requires = "wait")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobCommand {
+    #[command(subcommand)]
+    pub action: JobAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobAction {
+    /// A job's progress and, with --units, each unit's state.
+    Status(JobStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JobStatusArgs {
+    /// The job id (as printed by `submit`: a number, `job-` prefix optional).
+    pub job: String,
+    /// List every unit.
+    #[arg(long)]
+    pub units: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct WalletCommand {
+    #[command(subcommand)]
+    pub action: Option<WalletAction>,
+    /// The node's data directory (default: per-user node data dir).
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WalletAction {
+    /// Check every receipt offline: signatures against the coordinator key, chain links, sums.
+    Verify(WalletVerifyArgs),
+    /// Write every receipt as JSON or CSV.
+    Export(WalletExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WalletVerifyArgs {
+    /// Only this coordinator's chain (its key, or a KEY@HOST:PORT address).
+    #[arg(long)]
+    pub coordinator: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormatArg {
+    /// JSON array with signatures (re-verifiable).
+    Json,
+    /// CSV, one line per receipt.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct WalletExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormatArg::Json)]
+    pub format: ExportFormatArg,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,8 +2,11 @@
 
 mod coordinator;
 mod devnet;
+mod job;
 mod node;
 mod node_status;
+mod submit;
+mod wallet;
 
 use std::path::PathBuf;
 
@@ -27,6 +30,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Coordinator(args) => runtime()?.block_on(coordinator::run(args)),
         Command::Devnet(args) => runtime()?.block_on(devnet::run(args)),
+        Command::Submit(args) => submit::run(args),
+        Command::Job(job) => job::run(job.action),
+        Command::Wallet(wallet) => wallet::run(wallet),
         Command::Bench(bench) => runtime()?.block_on(crate::bench::run(bench.bench)),
     }
 }
