@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod bulk;
+pub mod jobs;
 pub mod config;
 pub mod http;
 pub mod metrics;

@@ -1,0 +1,293 @@
+//! Node events and dispatch: sessions, appetite (`WantWork`), activity, lease expiry and
+//! abandonment; every freed replica or new appetite triggers a dispatch.
+
+use idleshare_protocol::api::UnitState;
+use idleshare_protocol::{Assignment, LeaseId, NodeId, UnitId};
+use rand::Rng;
+
+use super::book::{Book, Lease, LeaseState};
+use super::ops::{Changes, Op, Outbound};
+use super::schedule::{goes_unreplicated, tier};
+use super::validate::{Decision, decide};
+
+/// Most queued units one offer looks at, so a node holding replicas of many units waiting
+/// for other nodes is not offered work in time quadratic in the queue.
+const SCAN_LIMIT: usize = 4096;
+
+/// Why a lease operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseError {
+    /// No such lease was ever issued.
+    #[error("{0} is unknown")]
+    Unknown(LeaseId),
+    /// The lease belongs to another node.
+    #[error("{0} is not yours")]
+    NotYours(LeaseId),
+}
+
+impl Book {
+    /// A node's session began. Leases it still runs belonged to an older session: they
+    /// lapse (re-issued; a late result still counts).
+    pub fn node_connected(
+        &mut self,
+        node: NodeId,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) {
+        self.release_running(node);
+        let work = self.node_mut(node);
+        work.connected = true;
+        work.slots = 0;
+        self.update_hungry(node);
+        self.dispatch(now_ms, rng, ch);
+    }
+
+    /// A node's session ended: its running leases lapse and go to other nodes.
+    pub fn node_disconnected(
+        &mut self,
+        node: NodeId,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) {
+        self.release_running(node);
+        let work = self.node_mut(node);
+        work.connected = false;
+        work.contributing = false;
+        work.slots = 0;
+        self.update_hungry(node);
+        self.dispatch(now_ms, rng, ch);
+    }
+
+    /// A heartbeat said whether the node contributes now (only contributing nodes get work).
+    pub fn node_activity(
+        &mut self,
+        node: NodeId,
+        contributing: bool,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) {
+        self.node_mut(node).contributing = contributing;
+        self.update_hungry(node);
+        self.dispatch(now_ms, rng, ch);
+    }
+
+    /// The node can take `slots` more units (replacing its previous count).
+    pub fn want_work(
+        &mut self,
+        node: NodeId,
+        slots: u32,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) {
+        self.node_mut(node).slots = slots;
+        self.update_hungry(node);
+        self.dispatch(now_ms, rng, ch);
+    }
+
+    /// The node gives a lease back; after `max_abandons` distinct nodes the unit is given up.
+    pub fn abandon(
+        &mut self,
+        node: NodeId,
+        lease: LeaseId,
+        reason: &str,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) -> Result<(), LeaseError> {
+        let held = self.lease(lease).ok_or(LeaseError::Unknown(lease))?;
+        if held.node != node {
+            return Err(LeaseError::NotYours(lease));
+        }
+        let (unit_id, state) = (held.unit, held.state);
+        if state == LeaseState::Reported {
+            return Ok(());
+        }
+        self.lapse(lease);
+        let max = usize::from(self.config.max_abandons);
+        let Some(unit) = self
+            .unit_mut(unit_id)
+            .filter(|u| u.state == UnitState::Pending)
+        else {
+            return Ok(());
+        };
+        if !unit.abandoned_by.contains(&node) {
+            unit.abandoned_by.push(node);
+            let reason = idleshare_protocol::work::clip_message(reason);
+            ch.ops.push(Op::Abandon {
+                unit: unit_id,
+                node,
+                reason,
+            });
+        }
+        if unit.abandoned_by.len() >= max {
+            let why = format!(
+                "abandoned by {} nodes (last: {})",
+                unit.abandoned_by.len(),
+                idleshare_protocol::work::clip_message(reason)
+            );
+            self.give_up(unit_id, why, ch);
+        } else {
+            self.refresh(unit_id);
+        }
+        self.dispatch(now_ms, rng, ch);
+        Ok(())
+    }
+
+    /// Lapses every lease whose expiry is at or before `now_ms`; returns how many.
+    pub fn expire(&mut self, now_ms: u64, rng: &mut impl Rng, ch: &mut Changes) -> usize {
+        let due: Vec<LeaseId> = self
+            .expiries
+            .range(..=(now_ms, LeaseId(u64::MAX)))
+            .map(|&(_, lease)| lease)
+            .collect();
+        for lease in &due {
+            self.lapse(*lease);
+        }
+        if !due.is_empty() {
+            self.dispatch(now_ms, rng, ch);
+        }
+        due.len()
+    }
+
+    /// Offers wanting units to every hungry node (connected, contributing, free slots).
+    pub(super) fn dispatch(&mut self, now_ms: u64, rng: &mut impl Rng, ch: &mut Changes) {
+        let hungry: Vec<NodeId> = self.hungry.iter().copied().collect();
+        for node in hungry {
+            if self.wanting.is_empty() {
+                return;
+            }
+            let slots = self.nodes.get(&node).map_or(0, |n| n.slots) as usize;
+            let units = &self.units;
+            let eligible = |unit: UnitId| units[unit.0 as usize - 1].eligible(&node);
+            for unit in self.wanting.pick(slots, SCAN_LIMIT, eligible) {
+                self.assign(unit, node, now_ms, rng, ch);
+            }
+        }
+    }
+
+    fn assign(
+        &mut self,
+        unit_id: UnitId,
+        node: NodeId,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) {
+        let lease = LeaseId(self.leases.len() as u64 + 1);
+        let streak = self.reputation(&node).consecutive_valid;
+        let (min_streak, lease_ms) = (self.config.adaptive_streak, self.config.lease_ms);
+        let Some(unit) = self.unit_mut(unit_id) else {
+            return;
+        };
+        if unit.issued == 0 && unit.quorum > 1 && goes_unreplicated(streak, min_streak, rng) {
+            unit.quorum = 1;
+            ch.ops.push(Op::Quorum {
+                unit: unit_id,
+                quorum: 1,
+            });
+        }
+        unit.issued += 1;
+        unit.running.push((lease, node));
+        let (job_id, input, input_len) = (unit.job, unit.input, unit.input_len);
+        let expires_at_ms = now_ms.saturating_add(lease_ms);
+        self.leases.push(Lease {
+            unit: unit_id,
+            node,
+            state: LeaseState::Running,
+            expires_at_ms,
+        });
+        self.expiries.insert((expires_at_ms, lease));
+        let work = self.node_mut(node);
+        work.running.insert(lease);
+        work.slots = work.slots.saturating_sub(1);
+        self.update_hungry(node);
+        ch.ops.push(Op::Lease {
+            id: lease,
+            unit: unit_id,
+            node,
+            issued_at_ms: now_ms,
+        });
+        if let Some(job) = self.jobs.get(&job_id) {
+            let assignment = Assignment {
+                lease,
+                unit: unit_id,
+                job: job_id,
+                module: job.spec.module,
+                entry: job.spec.entry.clone(),
+                input,
+                inline_input: None,
+                limits: job.spec.limits,
+            };
+            ch.out.push(Outbound::Assign {
+                node,
+                assignment: Box::new(assignment),
+                input_len,
+            });
+        }
+        self.refresh(unit_id);
+    }
+
+    /// A running lease stops counting as a replica (expired, lost, abandoned, revoked).
+    pub(super) fn lapse(&mut self, lease: LeaseId) {
+        let Some(held) = self
+            .lease_mut(lease)
+            .filter(|l| l.state == LeaseState::Running)
+        else {
+            return;
+        };
+        held.state = LeaseState::Lapsed;
+        let (unit_id, node, expires) = (held.unit, held.node, held.expires_at_ms);
+        self.expiries.remove(&(expires, lease));
+        if let Some(work) = self.nodes.get_mut(&node) {
+            work.running.remove(&lease);
+        }
+        if let Some(unit) = self.unit_mut(unit_id) {
+            unit.running.retain(|(l, _)| *l != lease);
+        }
+        self.refresh(unit_id);
+    }
+
+    fn release_running(&mut self, node: NodeId) {
+        let running: Vec<LeaseId> = self.node_mut(node).running.iter().copied().collect();
+        for lease in running {
+            self.lapse(lease);
+        }
+    }
+
+    fn update_hungry(&mut self, node: NodeId) {
+        let hungry = self
+            .nodes
+            .get(&node)
+            .is_some_and(|w| w.connected && w.contributing && w.slots > 0);
+        if hungry {
+            self.hungry.insert(node);
+        } else {
+            self.hungry.remove(&node);
+        }
+    }
+
+    /// Puts a unit where it belongs in the want queue (or out of it).
+    pub(super) fn refresh(&mut self, unit_id: UnitId) {
+        let extra = usize::from(self.config.extra_results);
+        let Some(unit) = self.unit_mut(unit_id) else {
+            return;
+        };
+        let new = (unit.state == UnitState::Pending)
+            .then(|| {
+                let keys: Vec<_> = unit.results.iter().map(|r| r.key).collect();
+                let max = usize::from(unit.quorum) + extra;
+                match decide(&keys, unit.quorum, max, unit.running.len()) {
+                    Decision::Wait { wanted } if wanted > 0 => Some(tier(!keys.is_empty())),
+                    _ => None,
+                }
+            })
+            .flatten();
+        let old = unit.queued.take();
+        unit.queued = new;
+        self.wanting.place(unit_id, old, new);
+    }
+}

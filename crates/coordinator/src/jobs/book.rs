@@ -1,0 +1,329 @@
+//! The work book: jobs, units, leases, results, reputations and the ledger, in memory and
+//! pure (time and randomness are passed in). Every operation records its durable writes
+//! and its messages in [`Changes`]; node events and dispatch are in `assign.rs`, results
+//! and settling in `settle.rs`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use idleshare_protocol::api::{
+    JobResults, JobStatus, Reputation, UnitCounts, UnitResult, UnitState,
+};
+use idleshare_protocol::{ContentId, JobId, JobSpec, LeaseId, MicroTokens, NodeId, UnitId};
+
+use super::WorkConfig;
+use super::ops::{Changes, Op, Settlement};
+use super::receipts::Ledger;
+use super::schedule::WantQueue;
+use super::validate::AgreementKey;
+
+/// A job and its running totals.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// What the customer asked for.
+    pub spec: JobSpec,
+    /// When it was accepted (Unix ms).
+    pub submitted_at_ms: u64,
+    /// Its first unit; the others follow in input order.
+    pub first_unit: UnitId,
+    /// Units by state.
+    pub counts: UnitCounts,
+    /// Fuel of validated units.
+    pub fuel: u64,
+    /// Tokens paid for it.
+    pub paid: u64,
+}
+
+/// One result waiting for a quorum.
+#[derive(Debug, Clone)]
+pub(super) struct ResultRec {
+    pub lease: LeaseId,
+    pub node: NodeId,
+    pub key: AgreementKey,
+    pub message: String,
+}
+
+/// One unit: its replicas and results until settled, then its settlement.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Its job.
+    pub job: JobId,
+    /// Position of its input in the job.
+    pub index: u32,
+    /// Its input.
+    pub input: ContentId,
+    /// The input's length.
+    pub input_len: u32,
+    /// Agreeing results needed.
+    pub quorum: u8,
+    /// Where it stands.
+    pub state: UnitState,
+    /// How it was settled.
+    pub settlement: Option<Settlement>,
+    pub(super) issued: u32,
+    pub(super) results: Vec<ResultRec>,
+    pub(super) running: Vec<(LeaseId, NodeId)>,
+    pub(super) abandoned_by: Vec<NodeId>,
+    pub(super) queued: Option<u8>,
+}
+
+impl Unit {
+    /// Whether `node` may get a replica: it runs none, reported none, abandoned none.
+    pub(super) fn eligible(&self, node: &NodeId) -> bool {
+        self.state == UnitState::Pending
+            && !self.running.iter().any(|(_, n)| n == node)
+            && !self.results.iter().any(|r| r.node == *node)
+            && !self.abandoned_by.contains(node)
+    }
+}
+
+/// Where a lease stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LeaseState {
+    /// Counted as a running replica until it expires.
+    Running,
+    /// Expired, lost with its session, abandoned or revoked: a late result still counts
+    /// while the unit is unsettled.
+    Lapsed,
+    /// Its result arrived.
+    Reported,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Lease {
+    pub unit: UnitId,
+    pub node: NodeId,
+    pub state: LeaseState,
+    pub expires_at_ms: u64,
+}
+
+/// What the book knows about a node's appetite and record.
+#[derive(Debug, Clone, Default)]
+pub(super) struct NodeWork {
+    pub connected: bool,
+    pub contributing: bool,
+    pub slots: u32,
+    pub running: BTreeSet<LeaseId>,
+    pub reputation: Reputation,
+}
+
+/// The whole work state.
+pub struct Book {
+    pub(super) config: WorkConfig,
+    pub(super) jobs: BTreeMap<JobId, Job>,
+    /// Unit `n` at index `n - 1` (ids are dense).
+    pub(super) units: Vec<Unit>,
+    /// Lease `n` at index `n - 1` (ids are dense).
+    pub(super) leases: Vec<Lease>,
+    pub(super) nodes: HashMap<NodeId, NodeWork>,
+    pub(super) wanting: WantQueue,
+    pub(super) expiries: BTreeSet<(u64, LeaseId)>,
+    pub(super) hungry: BTreeSet<NodeId>,
+    pub(super) ledger: Ledger,
+}
+
+/// Why a job was refused by the book.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The spec's own fields are wrong.
+    #[error("invalid job: {0}")]
+    Invalid(String),
+    /// The input lengths do not match the inputs.
+    #[error("{inputs} inputs but {lens} input lengths")]
+    Lengths {
+        /// Inputs in the spec.
+        inputs: usize,
+        /// Lengths given.
+        lens: usize,
+    },
+}
+
+impl Book {
+    /// An empty book.
+    pub fn new(config: WorkConfig, ledger: Ledger) -> Self {
+        Self {
+            config,
+            jobs: BTreeMap::new(),
+            units: Vec::new(),
+            leases: Vec::new(),
+            nodes: HashMap::new(),
+            wanting: WantQueue::default(),
+            expiries: BTreeSet::new(),
+            hungry: BTreeSet::new(),
+            ledger,
+        }
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &WorkConfig {
+        &self.config
+    }
+
+    /// Accepts a checked job: one unit per input, each wanting `replication` replicas.
+    pub fn submit(
+        &mut self,
+        spec: JobSpec,
+        input_lens: Vec<u32>,
+        now_ms: u64,
+        changes: &mut Changes,
+    ) -> Result<(JobId, u64), SubmitError> {
+        spec.validate().map_err(SubmitError::Invalid)?;
+        if input_lens.len() != spec.inputs.len() {
+            return Err(SubmitError::Lengths {
+                inputs: spec.inputs.len(),
+                lens: input_lens.len(),
+            });
+        }
+        let id = JobId(self.jobs.keys().next_back().map_or(1, |j| j.0 + 1));
+        let first_unit = UnitId(self.units.len() as u64 + 1);
+        changes.ops.push(Op::Job {
+            id,
+            spec: spec.clone(),
+            submitted_at_ms: now_ms,
+            first_unit,
+            input_lens: input_lens.clone(),
+        });
+        let count = spec.inputs.len() as u64;
+        for (index, (input, len)) in spec.inputs.iter().zip(&input_lens).enumerate() {
+            self.push_unit(id, index as u32, *input, *len, spec.replication);
+        }
+        self.jobs.insert(id, new_job(spec, now_ms, first_unit));
+        Ok((id, count))
+    }
+
+    pub(super) fn push_unit(&mut self, job: JobId, index: u32, input: ContentId, len: u32, q: u8) {
+        let id = UnitId(self.units.len() as u64 + 1);
+        self.units.push(Unit {
+            job,
+            index,
+            input,
+            input_len: len,
+            quorum: q,
+            state: UnitState::Pending,
+            settlement: None,
+            issued: 0,
+            results: Vec::new(),
+            running: Vec::new(),
+            abandoned_by: Vec::new(),
+            queued: None,
+        });
+        self.refresh(id);
+    }
+
+    /// A unit by id.
+    pub fn unit(&self, id: UnitId) -> Option<&Unit> {
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        self.units.get(index)
+    }
+
+    pub(super) fn unit_mut(&mut self, id: UnitId) -> Option<&mut Unit> {
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        self.units.get_mut(index)
+    }
+
+    pub(super) fn lease(&self, id: LeaseId) -> Option<&Lease> {
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        self.leases.get(index)
+    }
+
+    pub(super) fn lease_mut(&mut self, id: LeaseId) -> Option<&mut Lease> {
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        self.leases.get_mut(index)
+    }
+
+    /// A job by id.
+    pub fn job(&self, id: JobId) -> Option<&Job> {
+        self.jobs.get(&id)
+    }
+
+    /// A job's progress.
+    pub fn job_status(&self, id: JobId) -> Option<JobStatus> {
+        let job = self.jobs.get(&id)?;
+        Some(JobStatus {
+            job: id,
+            module: job.spec.module,
+            entry: job.spec.entry.clone(),
+            replication: job.spec.replication,
+            submitted_at_ms: job.submitted_at_ms,
+            units: job.counts,
+            finished: job.counts.pending == 0,
+            fuel: job.fuel,
+            paid: MicroTokens(job.paid),
+        })
+    }
+
+    /// A job's results in input order.
+    pub fn job_results(&self, id: JobId) -> Option<JobResults> {
+        let job = self.jobs.get(&id)?;
+        let units = (0..job.counts.total)
+            .filter_map(|i| {
+                let unit_id = UnitId(job.first_unit.0 + i);
+                let unit = self.unit(unit_id)?;
+                let settled = unit.settlement.clone().unwrap_or_default();
+                Some(UnitResult {
+                    index: i,
+                    unit: unit_id,
+                    state: unit.state,
+                    output: settled.output,
+                    failure: settled.failure,
+                    gave_up: settled.gave_up,
+                    fuel: settled.fuel,
+                })
+            })
+            .collect();
+        Some(JobResults { job: id, units })
+    }
+
+    /// A node's reputation (zeros for a node never judged).
+    pub fn reputation(&self, node: &NodeId) -> Reputation {
+        self.nodes
+            .get(node)
+            .map(|n| n.reputation)
+            .unwrap_or_default()
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Units waiting for a replica.
+    pub fn wanting(&self) -> usize {
+        self.wanting.len()
+    }
+
+    /// Whether `node` holds a running lease whose unit uses content `id` (as its module or
+    /// its input): what it may fetch.
+    pub fn may_fetch(&self, node: &NodeId, id: &ContentId) -> bool {
+        let Some(work) = self.nodes.get(node) else {
+            return false;
+        };
+        work.running.iter().any(|lease| {
+            self.lease(*lease)
+                .and_then(|l| self.unit(l.unit))
+                .filter(|u| u.state == UnitState::Pending)
+                .is_some_and(|u| {
+                    u.input == *id || self.jobs.get(&u.job).is_some_and(|j| j.spec.module == *id)
+                })
+        })
+    }
+
+    pub(super) fn node_mut(&mut self, node: NodeId) -> &mut NodeWork {
+        self.nodes.entry(node).or_default()
+    }
+}
+
+pub(super) fn new_job(spec: JobSpec, submitted_at_ms: u64, first_unit: UnitId) -> Job {
+    let total = spec.inputs.len() as u64;
+    Job {
+        spec,
+        submitted_at_ms,
+        first_unit,
+        counts: UnitCounts {
+            total,
+            pending: total,
+            ..UnitCounts::default()
+        },
+        fuel: 0,
+        paid: 0,
+    }
+}

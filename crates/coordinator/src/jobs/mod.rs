@@ -1,0 +1,74 @@
+//! Compute jobs on the coordinator: accepting jobs, leasing units to nodes, validating
+//! results by quorum, and paying with signed receipts.
+//!
+//! Decisions are pure and live in memory ([`book::Book`], with [`schedule`], [`validate`]
+//! and [`receipts`]); each one returns its durable writes and its messages ([`ops`]). The
+//! [`engine::Engine`] wraps the book behind a lock, writes the changes to SQLite in
+//! batched transactions ([`store`]; group commit), and releases messages to nodes only once
+//! their writes are committed. [`http`] is the customer-facing API.
+
+mod assign;
+pub mod book;
+pub mod engine;
+pub mod http;
+pub mod ops;
+pub mod receipts;
+mod restore;
+pub mod schedule;
+mod settle;
+pub mod store;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use idleshare_protocol::CreditRate;
+
+pub use assign::LeaseError;
+pub use book::{Book, SubmitError};
+// pub use engine::Engine;
+pub use restore::Snapshot;
+pub use settle::ReportOutcome;
+
+/// File name of the work database inside the data directory (beside the registry's).
+pub const WORK_DATABASE_FILE_NAME: &str = "work.db";
+
+/// How work is leased, validated and paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkConfig {
+    /// How long a node may hold a unit before it is re-issued, in milliseconds.
+    pub lease_ms: u64,
+    /// What validated fuel earns.
+    pub credit_rate: CreditRate,
+    /// Results allowed beyond the quorum before a unit is given up ("no quorum").
+    pub extra_results: u8,
+    /// Distinct nodes abandoning a unit before it is given up.
+    pub max_abandons: u8,
+    /// Valid results in a row from which a node may run units alone (adaptive replication).
+    pub adaptive_streak: u64,
+}
+
+impl Default for WorkConfig {
+    /// 10-minute leases; 1000 micro-tokens per megafuel (a 1e8-fuel unit earns 0.1 token);
+    /// 3 extra results; given up after 3 abandons; adaptive from 10 valid in a row.
+    fn default() -> Self {
+        Self {
+            lease_ms: 600_000,
+            credit_rate: CreditRate {
+                micro_tokens_per_megafuel: 1000,
+            },
+            extra_results: 3,
+            max_abandons: 3,
+            adaptive_streak: 10,
+        }
+    }
+}
+
+impl WorkConfig {
+    /// The lease length as a duration.
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms)
+    }
+}

@@ -1,0 +1,125 @@
+//! The scheduler's decisions, pure: which units a node is offered, in what order, and
+//! whether a unit given to a trusted node still needs a second opinion.
+//!
+//! Units wanting replicas wait in a [`WantQueue`] ordered by tier (units with results
+//! waiting for a quorum first, so they settle and pay sooner), then by unit id (which
+//! follows job order, so the oldest job goes first).
+
+use std::collections::BTreeSet;
+
+use idleshare_protocol::UnitId;
+use rand::Rng;
+
+/// Tier of units that already have results waiting for a quorum.
+pub const TIER_WAITING_QUORUM: u8 = 0;
+/// Tier of units no node has answered yet.
+pub const TIER_FRESH: u8 = 1;
+
+/// Units that want at least one more replica, in the order they are offered.
+#[derive(Debug, Default)]
+pub struct WantQueue {
+    queue: BTreeSet<(u8, UnitId)>,
+}
+
+impl WantQueue {
+    /// Puts `unit` in `tier` (or takes it out with `None`), moving it from `old`.
+    pub fn place(&mut self, unit: UnitId, old: Option<u8>, new: Option<u8>) {
+        if old == new {
+            return;
+        }
+        if let Some(tier) = old {
+            self.queue.remove(&(tier, unit));
+        }
+        if let Some(tier) = new {
+            self.queue.insert((tier, unit));
+        }
+    }
+
+    /// Whether no unit wants a replica.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Units wanting replicas.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Up to `slots` units for a node, in queue order, skipping those `eligible` refuses
+    /// (the node already holds a replica, reported, or abandoned the unit), looking at no
+    /// more than `scan` queued units.
+    pub fn pick(
+        &self,
+        slots: usize,
+        scan: usize,
+        mut eligible: impl FnMut(UnitId) -> bool,
+    ) -> Vec<UnitId> {
+        self.queue
+            .iter()
+            .take(scan)
+            .map(|&(_, unit)| unit)
+            .filter(|&unit| eligible(unit))
+            .take(slots)
+            .collect()
+    }
+}
+
+/// The tier a unit waits in.
+pub fn tier(has_results: bool) -> u8 {
+    if has_results {
+        TIER_WAITING_QUORUM
+    } else {
+        TIER_FRESH
+    }
+}
+
+/// Adaptive replication: a unit first given to a node with `consecutive_valid` valid results
+/// in a row (at least `min_streak`) is trusted to it alone with probability
+/// 1 − 1/consecutive_valid.
+pub fn goes_unreplicated(consecutive_valid: u64, min_streak: u64, rng: &mut impl Rng) -> bool {
+    if consecutive_valid < min_streak.max(1) {
+        return false;
+    }
+    let trust = 1.0 - 1.0 / consecutive_valid as f64;
+    rng.random::<f64>() < trust
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn units_waiting_for_a_quorum_come_first_then_oldest() {
+        let mut queue = WantQueue::default();
+        queue.place(UnitId(5), None, Some(tier(false)));
+        queue.place(UnitId(9), None, Some(tier(true)));
+        queue.place(UnitId(1), None, Some(tier(false)));
+        assert_eq!(
+            queue.pick(10, 10, |_| true),
+            vec![UnitId(9), UnitId(1), UnitId(5)]
+        );
+        assert_eq!(
+            queue.pick(2, 10, |u| u != UnitId(9)),
+            vec![UnitId(1), UnitId(5)]
+        );
+        assert_eq!(queue.pick(10, 1, |u| u != UnitId(9)), vec![], "scan bound");
+        queue.place(UnitId(9), Some(tier(true)), None);
+        assert_eq!(queue.len(), 2);
+    }
+
+    #[test]
+    fn adaptive_replication_only_from_the_streak_and_at_the_expected_rate() {
+        let mut rng = StdRng::seed_from_u64(7);
+        // (consecutive valid, min streak) → expected share unreplicated, over 10,000 draws.
+        let cases = [(0, 10, 0.0), (9, 10, 0.0), (10, 10, 0.9), (100, 10, 0.99)];
+        for (streak, min, expected) in cases {
+            let hits = (0..10_000)
+                .filter(|_| goes_unreplicated(streak, min, &mut rng))
+                .count() as f64
+                / 10_000.0;
+            assert!((hits - expected).abs() < 0.01, "streak {streak}: {hits}");
+        }
+    }
+}

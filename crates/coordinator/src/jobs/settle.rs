@@ -1,0 +1,249 @@
+//! Results and settling: a report is recorded once per (unit, node), the validator decides,
+//! and a settled unit judges its results, pays the agreeing nodes with signed receipts and
+//! revokes the replicas still running.
+
+use idleshare_protocol::api::{UnitFailure, UnitState};
+use idleshare_protocol::{LeaseId, NodeId, UnitId, UnitOutcome, UnitReport, Verdict};
+use rand::Rng;
+
+use super::assign::LeaseError;
+use super::book::{Book, LeaseState};
+use super::ops::{Changes, Op, Outbound, Settlement};
+use super::validate::{AgreementKey, Decision, decide};
+
+/// What became of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// Recorded (and perhaps settled its unit).
+    Counted,
+    /// This node already reported on this unit: ignored.
+    Duplicate,
+    /// The unit is already settled: ignored.
+    Settled,
+}
+
+impl Book {
+    /// Checks that `lease` is `node`'s before its output is read; returns the largest output
+    /// the job allows.
+    pub fn check_report(&self, node: &NodeId, lease: LeaseId) -> Result<u32, LeaseError> {
+        let held = self.lease(lease).ok_or(LeaseError::Unknown(lease))?;
+        if held.node != *node {
+            return Err(LeaseError::NotYours(lease));
+        }
+        let unit = self.unit(held.unit).ok_or(LeaseError::Unknown(lease))?;
+        Ok(self
+            .jobs
+            .get(&unit.job)
+            .map_or(0, |job| job.spec.limits.output_bytes))
+    }
+
+    /// Records `node`'s report (a late one for a lapsed lease still counts) and settles
+    /// the unit when a quorum agrees.
+    pub fn report(
+        &mut self,
+        node: NodeId,
+        report: &UnitReport,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) -> Result<ReportOutcome, LeaseError> {
+        self.check_report(&node, report.lease)?;
+        let unit_id = self
+            .lease(report.lease)
+            .map(|l| l.unit)
+            .ok_or(LeaseError::Unknown(report.lease))?;
+        let Some(unit) = self.unit(unit_id) else {
+            return Err(LeaseError::Unknown(report.lease));
+        };
+        if unit.state != UnitState::Pending {
+            return Ok(ReportOutcome::Settled);
+        }
+        if unit.results.iter().any(|r| r.node == node) {
+            return Ok(ReportOutcome::Duplicate);
+        }
+        self.lapse(report.lease);
+        if let Some(lease) = self.lease_mut(report.lease) {
+            lease.state = LeaseState::Reported;
+        }
+        let message = match &report.outcome {
+            UnitOutcome::Failed { message, .. } => idleshare_protocol::work::clip_message(message),
+            UnitOutcome::Output { .. } => String::new(),
+        };
+        let max = usize::from(self.config.extra_results);
+        let Some(unit) = self.unit_mut(unit_id) else {
+            return Err(LeaseError::Unknown(report.lease));
+        };
+        unit.results.push(super::book::ResultRec {
+            lease: report.lease,
+            node,
+            key: report.agreement_key(),
+            message,
+        });
+        ch.ops.push(Op::Result {
+            lease: report.lease,
+            unit: unit_id,
+            node,
+            report: report.clone(),
+            received_at_ms: now_ms,
+        });
+        let keys: Vec<AgreementKey> = unit.results.iter().map(|r| r.key).collect();
+        let max = usize::from(unit.quorum) + max;
+        match decide(&keys, unit.quorum, max, unit.running.len()) {
+            Decision::Settle { key, agreeing, .. } => {
+                self.settle(unit_id, key, &agreeing, now_ms, ch)
+            }
+            Decision::GiveUp(reason) => self.give_up(unit_id, reason, ch),
+            Decision::Wait { .. } => self.refresh(unit_id),
+        }
+        self.dispatch(now_ms, rng, ch);
+        Ok(ReportOutcome::Counted)
+    }
+
+    /// Settles a unit on `key`: judges every result, pays the agreeing nodes, revokes the
+    /// replicas still running.
+    fn settle(
+        &mut self,
+        unit_id: UnitId,
+        key: AgreementKey,
+        agreeing: &[usize],
+        now_ms: u64,
+        ch: &mut Changes,
+    ) {
+        let Some(unit) = self.unit_mut(unit_id) else {
+            return;
+        };
+        let results = std::mem::take(&mut unit.results);
+        let (verdict, fuel) = key;
+        let (state, settlement) = match verdict {
+            Verdict::Output(id) => (
+                UnitState::Done,
+                Settlement {
+                    output: Some(id),
+                    fuel,
+                    ..Settlement::default()
+                },
+            ),
+            Verdict::Failed(kind) => {
+                let message = agreeing
+                    .first()
+                    .map(|&i| results[i].message.clone())
+                    .unwrap_or_default();
+                let failure = Some(UnitFailure { kind, message });
+                (
+                    UnitState::Failed,
+                    Settlement {
+                        failure,
+                        fuel,
+                        ..Settlement::default()
+                    },
+                )
+            }
+        };
+        let job_id = unit.job;
+        let (mut valid, mut invalid) = (Vec::new(), Vec::new());
+        let mut paid = 0u64;
+        for (index, result) in results.iter().enumerate() {
+            let agrees = agreeing.contains(&index);
+            let reputation = {
+                let record = &mut self.node_mut(result.node).reputation;
+                if agrees {
+                    record.consecutive_valid += 1;
+                    record.valid += 1;
+                } else {
+                    record.consecutive_valid = 0;
+                    record.invalid += 1;
+                }
+                *record
+            };
+            ch.ops.push(Op::Reputation {
+                node: result.node,
+                reputation,
+            });
+            if !agrees {
+                invalid.push(result.lease);
+                continue;
+            }
+            valid.push(result.lease);
+            if let Some(receipt) = self.ledger.issue(result.node, unit_id, fuel, now_ms) {
+                paid = paid.saturating_add(receipt.receipt.amount.0);
+                ch.ops.push(Op::Receipt(Box::new(receipt.clone())));
+                ch.out.push(Outbound::Receipt {
+                    node: result.node,
+                    receipt: Box::new(receipt),
+                });
+            }
+        }
+        if let Some(job) = self.jobs.get_mut(&job_id) {
+            job.fuel = job.fuel.saturating_add(fuel);
+            job.paid = job.paid.saturating_add(paid);
+        }
+        ch.ops.push(Op::Settle {
+            unit: unit_id,
+            state,
+            settlement: settlement.clone(),
+            valid,
+            invalid,
+        });
+        self.close(unit_id, state, settlement, ch);
+    }
+
+    /// Gives a unit up (no quorum possible, or abandoned by too many nodes); nobody is paid.
+    pub(super) fn give_up(&mut self, unit_id: UnitId, reason: String, ch: &mut Changes) {
+        let settlement = Settlement {
+            gave_up: Some(reason),
+            ..Settlement::default()
+        };
+        ch.ops.push(Op::Settle {
+            unit: unit_id,
+            state: UnitState::GaveUp,
+            settlement: settlement.clone(),
+            valid: Vec::new(),
+            invalid: Vec::new(),
+        });
+        self.close(unit_id, UnitState::GaveUp, settlement, ch);
+    }
+
+    /// Marks a unit settled, counts it in its job and revokes its running replicas.
+    fn close(
+        &mut self,
+        unit_id: UnitId,
+        state: UnitState,
+        settlement: Settlement,
+        ch: &mut Changes,
+    ) {
+        let Some(unit) = self.unit_mut(unit_id) else {
+            return;
+        };
+        unit.state = state;
+        unit.settlement = Some(settlement);
+        unit.results.clear();
+        let running = std::mem::take(&mut unit.running);
+        let job_id = unit.job;
+        if let Some(job) = self.jobs.get_mut(&job_id) {
+            count_settled(&mut job.counts, state);
+        }
+        for (lease, node) in running {
+            if let Some(held) = self.lease_mut(lease) {
+                held.state = LeaseState::Lapsed;
+                let expires = held.expires_at_ms;
+                self.expiries.remove(&(expires, lease));
+            }
+            if let Some(work) = self.nodes.get_mut(&node) {
+                work.running.remove(&lease);
+            }
+            ch.out.push(Outbound::Revoke { node, lease });
+        }
+        self.refresh(unit_id);
+    }
+}
+
+/// Moves one unit from pending to `state` in a job's counts.
+pub(super) fn count_settled(counts: &mut idleshare_protocol::api::UnitCounts, state: UnitState) {
+    counts.pending = counts.pending.saturating_sub(1);
+    match state {
+        UnitState::Done => counts.done += 1,
+        UnitState::Failed => counts.failed += 1,
+        UnitState::GaveUp => counts.gave_up += 1,
+        UnitState::Pending => counts.pending += 1,
+    }
+}
