@@ -76,6 +76,22 @@ pub(crate) fn failure_kind(error: &wasmtime::Error, memory_refused: bool) -> Fai
     }
 }
 
+/// A message for people: the root cause first (the trap), then wasmtime's context (the
+/// guest backtrace), so clipping keeps the important part.
+pub(crate) fn describe(error: &wasmtime::Error) -> String {
+    let root = error.root_cause().to_string();
+    let context: Vec<String> = error
+        .chain()
+        .map(ToString::to_string)
+        .filter(|text| *text != root)
+        .collect();
+    if context.is_empty() {
+        root
+    } else {
+        format!("{root}\n{}", context.join("\n"))
+    }
+}
+
 /// Whether the error is the epoch callback's interruption (the wall deadline).
 pub(crate) fn is_interrupt(error: &wasmtime::Error) -> bool {
     matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt))

@@ -18,7 +18,7 @@ use idleshare_protocol::abi::{ALLOC_EXPORT, MEMORY_EXPORT};
 use wasmtime::{Engine, Instance, Module, Store, UpdateDeadline};
 
 use crate::limits::UnitLimiter;
-use crate::outcome::{RunOutcome, Step, failure_kind, is_interrupt, unpack_output};
+use crate::outcome::{RunOutcome, Step, describe, failure_kind, is_interrupt, unpack_output};
 use crate::ticker::EpochTicker;
 
 type UnitFuture = Pin<Box<dyn Future<Output = Ended> + Send>>;
@@ -174,7 +174,7 @@ async fn call_entry(
             Ending::Interrupted
         } else {
             let kind = failure_kind(&error, store.data().refused_memory());
-            Ending::Failed(kind, format!("{error:?}"))
+            Ending::Failed(kind, describe(&error))
         }
     };
     let abi = |message: String| Ending::Failed(FailureKind::AbiViolation, message);
