@@ -17,8 +17,11 @@ mod restore;
 pub mod schedule;
 mod settle;
 pub mod store;
+mod store_load;
 pub mod validate;
 
+#[cfg(test)]
+mod store_tests;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +31,7 @@ use idleshare_protocol::CreditRate;
 
 pub use assign::LeaseError;
 pub use book::{Book, SubmitError};
-// pub use engine::Engine;
+pub use engine::{Engine, EngineError};
 pub use restore::Snapshot;
 pub use settle::ReportOutcome;
 

@@ -1,0 +1,131 @@
+//! Reading the whole work store back into a [`Snapshot`] at start-up.
+
+use idleshare_protocol::api::Reputation;
+use idleshare_protocol::{JobId, JobSpec, LeaseId, NodeId, SignedReceipt, UnitId, UnitReport};
+use rusqlite::Connection;
+
+use super::ops::Settlement;
+use super::restore::{Snapshot, UnitRow};
+use super::store::{content_id, corrupt as corrupt_row, node_id as decode_node, parse_state};
+use crate::store::StoreError;
+
+/// Runs `sql` and decodes every row with `decode`.
+fn rows<T>(
+    connection: &Connection,
+    sql: &str,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = connection.prepare(sql)?;
+    let mut rows = statement.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// Everything stored; results and abandons only of units still pending.
+pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
+    let jobs = rows(
+        connection,
+        "SELECT id, spec, submitted_at_ms, first_unit FROM jobs ORDER BY id",
+        |row| {
+            let spec: JobSpec = serde_json::from_str(&row.get::<_, String>(1)?)
+                .map_err(|e| corrupt_row("jobs", e))?;
+            Ok((
+                JobId(row.get::<_, i64>(0)? as u64),
+                spec,
+                row.get::<_, i64>(2)? as u64,
+                UnitId(row.get::<_, i64>(3)? as u64),
+            ))
+        },
+    )?;
+    let units = rows(
+        connection,
+        "SELECT id, job, input, input_len, quorum, state, settlement FROM units ORDER BY id",
+        decode_unit,
+    )?;
+    let leases = rows(
+        connection,
+        "SELECT id, unit, node FROM leases ORDER BY id",
+        decode_lease,
+    )?;
+    let results = rows(
+        connection,
+        "SELECT r.unit, r.node, r.report FROM results r JOIN units u ON u.id = r.unit
+         WHERE u.state = 'pending' ORDER BY r.lease",
+        |row| {
+            let report: UnitReport = postcard::from_bytes(&row.get::<_, Vec<u8>>(2)?)
+                .map_err(|e| corrupt_row("results", e))?;
+            let node: NodeId = decode_node(&row.get::<_, Vec<u8>>(1)?)?;
+            Ok((UnitId(row.get::<_, i64>(0)? as u64), node, report))
+        },
+    )?;
+    let abandons = rows(
+        connection,
+        "SELECT a.unit, a.node FROM abandons a JOIN units u ON u.id = a.unit WHERE u.state = 'pending'",
+        |row| {
+            Ok((
+                UnitId(row.get::<_, i64>(0)? as u64),
+                decode_node(&row.get::<_, Vec<u8>>(1)?)?,
+            ))
+        },
+    )?;
+    let reputations = rows(
+        connection,
+        "SELECT node, consecutive_valid, valid, invalid FROM reputation",
+        decode_reputation,
+    )?;
+    let receipts = rows(
+        connection,
+        "SELECT signed FROM receipts ORDER BY node, seq",
+        |row| {
+            postcard::from_bytes::<SignedReceipt>(&row.get::<_, Vec<u8>>(0)?)
+                .map_err(|e| corrupt_row("receipts", e))
+        },
+    )?;
+    Ok(Snapshot {
+        jobs,
+        units,
+        leases,
+        results,
+        abandons,
+        reputations,
+        receipts,
+    })
+}
+
+fn decode_unit(row: &rusqlite::Row<'_>) -> Result<UnitRow, StoreError> {
+    let settlement: Option<String> = row.get(6)?;
+    let settlement: Option<Settlement> = settlement
+        .map(|json| serde_json::from_str(&json).map_err(|e| corrupt_row("units", e)))
+        .transpose()?;
+    Ok(UnitRow {
+        id: UnitId(row.get::<_, i64>(0)? as u64),
+        job: JobId(row.get::<_, i64>(1)? as u64),
+        input: content_id(&row.get::<_, Vec<u8>>(2)?)?,
+        input_len: row.get(3)?,
+        quorum: row.get(4)?,
+        state: parse_state(&row.get::<_, String>(5)?)?,
+        settlement,
+    })
+}
+
+fn decode_lease(row: &rusqlite::Row<'_>) -> Result<(LeaseId, UnitId, NodeId), StoreError> {
+    Ok((
+        LeaseId(row.get::<_, i64>(0)? as u64),
+        UnitId(row.get::<_, i64>(1)? as u64),
+        decode_node(&row.get::<_, Vec<u8>>(2)?)?,
+    ))
+}
+
+fn decode_reputation(row: &rusqlite::Row<'_>) -> Result<(NodeId, Reputation), StoreError> {
+    Ok((
+        decode_node(&row.get::<_, Vec<u8>>(0)?)?,
+        Reputation {
+            consecutive_valid: row.get::<_, i64>(1)? as u64,
+            valid: row.get::<_, i64>(2)? as u64,
+            invalid: row.get::<_, i64>(3)? as u64,
+        },
+    ))
+}
