@@ -110,6 +110,9 @@ pub struct NodeRunArgs {
     /// apply while the node runs.
     #[arg(long)]
     pub settings: Option<PathBuf>,
+    /// Test only: act as a lying node that reports corrupted outputs.
+    #[arg(long, hide = true)]
+    pub test_corrupt_outputs: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

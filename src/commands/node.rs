@@ -28,6 +28,7 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     let mut config = NodeConfig::new(coordinator, super::data_dir(args.data, "node")?);
     config.key_store = args.key_store.into();
     config.settings = settings.subscribe();
+    config.corrupt_outputs = args.test_corrupt_outputs;
     let node = start_node(config).await.context("cannot start the node")?;
     let status = node.status();
     {
@@ -49,7 +50,11 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
 /// merely the heartbeat time or a resource reading).
 pub async fn print_status_changes(mut status: watch::Receiver<NodeStatus>, label: &str) {
     let mut last_lines = (String::new(), String::new());
+    let mut earnings = EarningsLine::default();
     loop {
+        if let Some(line) = earnings.update(&status.borrow()) {
+            println!("{label}: {line}");
+        }
         let lines = {
             let current = status.borrow_and_update();
             (
@@ -71,6 +76,32 @@ pub async fn print_status_changes(mut status: watch::Receiver<NodeStatus>, label
         if status.changed().await.is_err() {
             return;
         }
+    }
+}
+
+/// The earnings line, printed when the balance changed, at most every few seconds.
+#[derive(Default)]
+struct EarningsLine {
+    printed: Option<(idleshare_protocol::MicroTokens, std::time::Instant)>,
+}
+
+impl EarningsLine {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn update(&mut self, status: &NodeStatus) -> Option<String> {
+        let balance = status.earnings.balance;
+        let due = match self.printed {
+            None => balance.0 > 0,
+            Some((shown, at)) => shown != balance && at.elapsed() >= Self::EVERY,
+        };
+        if !due {
+            return None;
+        }
+        self.printed = Some((balance, std::time::Instant::now()));
+        Some(format!(
+            "balance {balance} tokens ({} receipts; {} units reported, {} running)",
+            status.earnings.receipts, status.work.reported, status.work.held
+        ))
     }
 }
 

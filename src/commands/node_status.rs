@@ -57,6 +57,16 @@ pub fn render(file: &StatusFile, now_ms: u64) -> String {
         Some(snapshot) => render_snapshot(&mut out, snapshot),
         None => out.push_str("resources   not sampled yet\n"),
     }
+    let _ = writeln!(
+        out,
+        "work        {} units held, {} reported, {} given back",
+        status.work.held, status.work.reported, status.work.abandoned
+    );
+    let _ = writeln!(
+        out,
+        "earnings    {} tokens in {} receipts",
+        status.earnings.balance, status.earnings.receipts
+    );
     if let Some(bandwidth) = status.bandwidth {
         let _ = writeln!(
             out,

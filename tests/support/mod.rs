@@ -9,6 +9,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod compute;
+
 pub const BINARY: &str = env!("CARGO_BIN_EXE_idleshare");
 
 /// A child process whose output lines are collected; killed when dropped.
@@ -185,7 +187,7 @@ impl CoordinatorProcess {
     }
 }
 
-fn value_after(line: &str, marker: &str) -> String {
+pub fn value_after(line: &str, marker: &str) -> String {
     let start = line.find(marker).expect("marker") + marker.len();
     line[start..].trim().to_owned()
 }

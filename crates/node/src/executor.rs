@@ -20,6 +20,7 @@ mod gate;
 mod input_watcher;
 mod priority;
 mod thread_cpu;
+mod wasm_unit;
 mod worker;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use gate::ExecutorControl;
 use gate::Gate;
 pub use input_watcher::{InputWatcher, InputWatcherConfig, YieldEvent, YieldReason};
 pub use priority::{WorkerPriority, lower_current_thread};
+pub use wasm_unit::{OnFinish, WasmUnit};
 
 /// What a slice of work reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

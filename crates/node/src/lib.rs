@@ -21,6 +21,7 @@ pub mod settings;
 pub mod status;
 pub mod status_file;
 pub mod wallet;
+pub mod work;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,9 +38,12 @@ use crate::executor::{ExecutorConfig, WorkExecutor};
 pub use crate::identity::{KeyStorage, KeyStorePreference, NodeIdentity, load_or_create_identity};
 use crate::monitor::ResourceMonitor;
 use crate::monitor::desktop::{detect_fullscreen_source, detect_input_idle_source};
-use crate::session::{SessionContext, SessionSignals, run_session};
+use crate::session::{SessionContext, SessionSignals, WorkParts, run_session};
 use crate::settings::Settings;
 pub use crate::status::{ConnectionState, NodeStatus};
+use crate::wallet::Wallet;
+use crate::work::WorkRunner;
+use idleshare_sandbox::{Sandbox, SandboxConfig};
 
 /// How a node is started.
 #[derive(Debug, Clone)]
@@ -60,8 +64,10 @@ pub struct NodeConfig {
     pub settings: watch::Receiver<Settings>,
     /// How often the monitor samples and the policy decides.
     pub sample_interval: Duration,
-    /// Worker threads for contributed work (0: no executor).
+    /// Worker threads for contributed work (0: no executor, so no compute units).
     pub executor_workers: usize,
+    /// Test only: report corrupted outputs, to exercise the coordinator's validation.
+    pub corrupt_outputs: bool,
 }
 
 impl NodeConfig {
@@ -77,6 +83,7 @@ impl NodeConfig {
             settings: watch::channel(Settings::default()).1,
             sample_interval: Duration::from_secs(1),
             executor_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            corrupt_outputs: false,
         }
     }
 }
@@ -180,6 +187,13 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
     .inspect_err(|e| tracing::error!("cannot start the contribution loop: {e}"))
     .ok();
 
+    let wallet = Wallet::open(&config.data_dir, node_id)
+        .inspect_err(|e| tracing::error!("cannot open the wallet; receipts will not be kept: {e}"))
+        .ok()
+        .map(Arc::new);
+    let work = executor
+        .clone()
+        .and_then(|executor| start_work(&config, executor));
     let ctx = SessionContext {
         key: identity.key,
         address: config.coordinator.clone(),
@@ -187,13 +201,21 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         limits: TransportLimits::default(),
         data_dir: config.data_dir.clone(),
         bandwidth_max_age: config.bandwidth_max_age,
+        wallet,
     };
     let backoff = Backoff::new(config.backoff_initial, config.backoff_max);
     let mirror = tokio::spawn(status_file::mirror_status(
         config.data_dir.clone(),
         status_rx.clone(),
     ));
-    let task = tokio::spawn(keep_session(ctx, backoff, status_tx, activity_rx, stop_rx));
+    let task = tokio::spawn(keep_session(
+        ctx,
+        backoff,
+        status_tx,
+        activity_rx,
+        stop_rx,
+        work,
+    ));
     NodeHandle {
         status: status_rx,
         executor,
@@ -203,6 +225,25 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         mirror,
         data_dir: config.data_dir,
     }
+}
+
+/// The sandbox and the unit runner on `executor`; without them the node still registers
+/// but takes no units.
+fn start_work(config: &NodeConfig, executor: Arc<WorkExecutor>) -> Option<WorkParts> {
+    let sandbox_config = SandboxConfig {
+        cache_dir: Some(config.data_dir.join("modules")),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::new(sandbox_config)
+        .inspect_err(|e| {
+            tracing::error!("cannot start the WebAssembly sandbox; no compute units: {e}")
+        })
+        .ok()?;
+    if config.corrupt_outputs {
+        tracing::warn!("test mode: this node reports corrupted outputs");
+    }
+    let (runner, events) = WorkRunner::new(sandbox, executor, config.corrupt_outputs);
+    Some(WorkParts { runner, events })
 }
 
 /// Worker threads at the lowest priority; without them the node still registers.
@@ -262,6 +303,7 @@ async fn keep_session(
     status: Arc<watch::Sender<NodeStatus>>,
     activity: watch::Receiver<NodeActivity>,
     mut stop: watch::Receiver<bool>,
+    mut work: Option<WorkParts>,
 ) {
     loop {
         if *stop.borrow() {
@@ -273,6 +315,7 @@ async fn keep_session(
             status: &status,
             activity: &activity,
             stop: &mut stop,
+            work: work.as_mut(),
         };
         let error = match run_session(&ctx, signals, &mut backoff).await {
             Ok(()) => break,

@@ -1,11 +1,12 @@
 //! What the node shows the world: a snapshot published on a `tokio::sync::watch`.
 
-use idleshare_protocol::{BandwidthReport, NodeActivity, NodeId};
+use idleshare_protocol::{BandwidthReport, MicroTokens, NodeActivity, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::KeyStorage;
 use crate::monitor::Snapshot;
 use crate::policy::Decision;
+use crate::work::WorkStats;
 
 /// Where the node is in its life with the coordinator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +56,23 @@ pub struct NodeStatus {
     pub snapshot: Option<Snapshot>,
     /// The contribution policy's latest decision (None until the first sample).
     pub decision: Option<Decision>,
+    /// Compute units held and reported.
+    #[serde(default)]
+    pub work: WorkStats,
+    /// What the wallet holds.
+    #[serde(default)]
+    pub earnings: Earnings,
+}
+
+/// The wallet at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earnings {
+    /// Sum of all receipts.
+    pub balance: MicroTokens,
+    /// Receipts held from the current coordinator.
+    pub receipts: u64,
+    /// When the last receipt arrived (Unix ms).
+    pub last_receipt_ms: Option<u64>,
 }
 
 impl NodeStatus {
@@ -74,6 +92,8 @@ impl NodeStatus {
             bandwidth: None,
             snapshot: None,
             decision: None,
+            work: WorkStats::default(),
+            earnings: Earnings::default(),
         }
     }
 

@@ -40,6 +40,7 @@ pub struct Assignment {
 
 /// A failure every honest node reproduces exactly, so it is validated like an output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// The unit used all its fuel (an endless loop ends here).
     FuelExhausted,

@@ -9,6 +9,7 @@
 
 mod handshake;
 mod running;
+mod work_link;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,8 +21,11 @@ use idleshare_transport::{EndpointError, FramedError, TransportLimits};
 use tokio::sync::watch;
 
 use self::handshake::{REGISTER_TIMEOUT, connect, register};
+use self::work_link::WorkLink;
+pub(crate) use self::work_link::WorkParts;
 use crate::backoff::Backoff;
 use crate::status::{ConnectionState, NodeStatus};
+use crate::wallet::Wallet;
 
 /// Why a session ended (other than a requested stop).
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +93,8 @@ pub(crate) struct SessionContext {
     pub data_dir: PathBuf,
     /// A stored bandwidth result younger than this is reused.
     pub bandwidth_max_age: Duration,
+    /// Where receipts are kept (none: receipts are not stored).
+    pub wallet: Option<Arc<Wallet>>,
 }
 
 /// Inputs the session watches.
@@ -96,6 +102,8 @@ pub(crate) struct SessionSignals<'a> {
     pub status: &'a watch::Sender<NodeStatus>,
     pub activity: &'a watch::Receiver<NodeActivity>,
     pub stop: &'a mut watch::Receiver<bool>,
+    /// The unit runner, when this node runs work.
+    pub work: Option<&'a mut WorkParts>,
 }
 
 /// Runs one session. `Ok(())` means it ended because stop was requested.
@@ -108,6 +116,7 @@ pub(crate) async fn run_session(
         status,
         activity,
         stop,
+        work,
     } = signals;
     let registration = async {
         let (endpoint, connection) = connect(ctx).await?;
@@ -137,7 +146,15 @@ pub(crate) async fn run_session(
     );
     let measured = session.capabilities.borrow().bandwidth;
     status.send_modify(|s| s.bandwidth = measured);
-    let result = session.heartbeat_loop(ctx, status, activity, stop).await;
+    let link = WorkLink::new(
+        work,
+        ctx.wallet.clone(),
+        ctx.address.key,
+        session.connection.clone(),
+    );
+    let result = session
+        .heartbeat_loop(ctx, status, activity, stop, link)
+        .await;
     if let Some(test) = session.bandwidth_test.take() {
         test.abort();
     }

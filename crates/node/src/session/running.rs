@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::handshake::unexpected;
+use super::work_link::WorkLink;
 use super::{SessionContext, SessionError, unix_ms};
 use crate::bandwidth;
 use crate::heartbeat::Unacked;
@@ -41,6 +42,7 @@ impl Session {
         status: &watch::Sender<NodeStatus>,
         activity: &watch::Receiver<NodeActivity>,
         stop: &mut watch::Receiver<bool>,
+        mut work: WorkLink<'_>,
     ) -> Result<(), SessionError> {
         let interval = Duration::from_millis(self.welcome.heartbeat_interval_ms.max(50).into());
         let ack_deadline = interval.mul_f64(1.5);
@@ -52,6 +54,8 @@ impl Session {
         activity.mark_unchanged();
         // Tested at registration when the last result is stale, then again as it ages.
         let mut bandwidth_due = Some(self.bandwidth_due(ctx));
+        let current = activity.borrow().clone();
+        work.start(&mut self.send, &current).await?;
         loop {
             let deadline = unacked.deadline(ack_deadline);
             tokio::select! {
@@ -84,8 +88,14 @@ impl Session {
                     // A new decision reaches the coordinator now, not at the next beat.
                     seq += 1;
                     let current = activity.borrow_and_update().clone();
-                    self.send_heartbeat(seq, current).await?;
+                    self.send_heartbeat(seq, current.clone()).await?;
                     unacked.sent(seq, Instant::now());
+                    work.update_wanted(&mut self.send, &current).await?;
+                }
+                Some(event) = work.next_event() => {
+                    work.on_event(event, &mut self.send, status).await?;
+                    let current = activity.borrow().clone();
+                    work.update_wanted(&mut self.send, &current).await?;
                 }
                 frame = self.frames.recv() => match frame {
                     Some(Ok(CoordinatorMessage::HeartbeatAck { seq: acked })) => {
@@ -97,7 +107,13 @@ impl Session {
                             });
                         }
                     }
-                    Some(Ok(other)) => return Err(unexpected(Some(other))),
+                    Some(Ok(other)) => {
+                        if !work.on_message(&other, &mut self.send, status).await? {
+                            return Err(unexpected(Some(other)));
+                        }
+                        let current = activity.borrow().clone();
+                        work.update_wanted(&mut self.send, &current).await?;
+                    }
                     Some(Err(e)) => return Err(e.into()),
                     None => return Err(unexpected(None)),
                 },

@@ -1,0 +1,286 @@
+//! The session's side of compute work: ask for units, take assignments and revocations,
+//! upload results, give leases back, and store receipts in the wallet.
+
+use std::sync::Arc;
+
+use idleshare_protocol::{CoordinatorMessage, NodeActivity, NodeMessage, SignedReceipt};
+use idleshare_transport::send_frame;
+use quinn::{Connection, SendStream};
+use tokio::sync::{mpsc, watch};
+
+use super::SessionError;
+use crate::status::{Earnings, NodeStatus};
+use crate::wallet::{Accepted, Wallet, WalletError};
+use crate::work::report::Settled;
+use crate::work::transfer::TransferError;
+use crate::work::{WorkEvent, WorkRunner};
+use idleshare_protocol::NodeId;
+use idleshare_protocol::ReceiptError;
+
+/// What a node brings to work, kept across sessions.
+pub(crate) struct WorkParts {
+    pub runner: Arc<WorkRunner>,
+    pub events: mpsc::UnboundedReceiver<WorkEvent>,
+}
+
+/// Per-session state of the work exchange.
+pub(super) struct WorkLink<'a> {
+    parts: Option<&'a mut WorkParts>,
+    wallet: Option<Arc<Wallet>>,
+    issuer: NodeId,
+    connection: Connection,
+    wanted_sent: Option<u32>,
+    /// The sequence number last asked for after a gap, so a burst of out-of-order receipts
+    /// asks once.
+    resync_from: Option<u64>,
+}
+
+/// Units wanted now: the policy's cores minus leases held, nothing while paused.
+fn wanted(activity: &NodeActivity, held: u32) -> u32 {
+    activity
+        .budget()
+        .map_or(0, |budget| budget.cores.saturating_sub(held))
+}
+
+impl<'a> WorkLink<'a> {
+    pub(super) fn new(
+        parts: Option<&'a mut WorkParts>,
+        wallet: Option<Arc<Wallet>>,
+        issuer: NodeId,
+        connection: Connection,
+    ) -> Self {
+        Self {
+            parts,
+            wallet,
+            issuer,
+            connection,
+            wanted_sent: None,
+            resync_from: None,
+        }
+    }
+
+    /// Right after registration: ask for missing receipts, retry results kept from a lost
+    /// session, and say how much work we want.
+    pub(super) async fn start(
+        &mut self,
+        send: &mut SendStream,
+        activity: &NodeActivity,
+    ) -> Result<(), SessionError> {
+        if let Some(wallet) = self.wallet.clone() {
+            let issuer = self.issuer;
+            let tip = tokio::task::spawn_blocking(move || wallet.tip(&issuer)).await;
+            let from_seq = match tip {
+                Ok(Ok(tip)) => tip.seq + 1,
+                Ok(Err(e)) => {
+                    tracing::error!("wallet: {e}");
+                    1
+                }
+                Err(_) => 1,
+            };
+            send_frame(send, &NodeMessage::SyncReceipts { from_seq }).await?;
+        }
+        if let Some(parts) = &self.parts {
+            for (report, output) in parts.runner.take_pending_uploads() {
+                parts.runner.upload(report, output, self.connection.clone());
+            }
+        }
+        self.update_wanted(send, activity).await
+    }
+
+    /// Sends `WantWork` when the number changed.
+    pub(super) async fn update_wanted(
+        &mut self,
+        send: &mut SendStream,
+        activity: &NodeActivity,
+    ) -> Result<(), SessionError> {
+        let Some(parts) = &self.parts else {
+            return Ok(());
+        };
+        let slots = wanted(activity, parts.runner.held());
+        if self.wanted_sent != Some(slots) {
+            send_frame(send, &NodeMessage::WantWork { slots }).await?;
+            self.wanted_sent = Some(slots);
+        }
+        Ok(())
+    }
+
+    /// The next event from running units (never resolves without a runner).
+    pub(super) async fn next_event(&mut self) -> Option<WorkEvent> {
+        match &mut self.parts {
+            Some(parts) => parts.events.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    pub(super) async fn on_event(
+        &mut self,
+        event: WorkEvent,
+        send: &mut SendStream,
+        status: &watch::Sender<NodeStatus>,
+    ) -> Result<(), SessionError> {
+        let Some(parts) = &self.parts else {
+            return Ok(());
+        };
+        let runner = parts.runner.clone();
+        match event {
+            WorkEvent::Settled {
+                lease,
+                settled: Settled::Report(report, output),
+            } => {
+                tracing::debug!("{lease} finished; uploading its result");
+                runner.upload(report, output, self.connection.clone());
+            }
+            WorkEvent::Settled {
+                lease,
+                settled: Settled::Abandon(reason),
+            } => {
+                tracing::warn!("giving back {lease}: {reason}");
+                runner.release(lease, false);
+                send_frame(send, &NodeMessage::Abandon { lease, reason }).await?;
+            }
+            WorkEvent::Uploaded {
+                lease,
+                outcome: Ok(()),
+            } => runner.release(lease, true),
+            WorkEvent::Uploaded {
+                lease,
+                outcome: Err((TransferError::Refused(message), ..)),
+            } => {
+                tracing::warn!("coordinator refused the result of {lease}: {message}");
+                runner.release(lease, false);
+            }
+            WorkEvent::Uploaded {
+                lease,
+                outcome: Err((error, report, output)),
+            } => {
+                tracing::warn!(
+                    "upload of {lease} failed ({error}); keeping it for the next session"
+                );
+                runner.keep_for_later(report, output);
+            }
+        }
+        let stats = runner.stats();
+        status.send_modify(|s| s.work = stats);
+        Ok(())
+    }
+
+    /// Handles a work message from the coordinator; `Ok(false)` when it is not one.
+    pub(super) async fn on_message(
+        &mut self,
+        message: &CoordinatorMessage,
+        send: &mut SendStream,
+        status: &watch::Sender<NodeStatus>,
+    ) -> Result<bool, SessionError> {
+        match message {
+            CoordinatorMessage::Assign(assignment) => {
+                let Some(parts) = &self.parts else {
+                    let reason = "this node runs no work".to_owned();
+                    send_frame(
+                        send,
+                        &NodeMessage::Abandon {
+                            lease: assignment.lease,
+                            reason,
+                        },
+                    )
+                    .await?;
+                    return Ok(true);
+                };
+                tracing::debug!(
+                    "assigned {} ({} of {})",
+                    assignment.lease,
+                    assignment.unit,
+                    assignment.job
+                );
+                parts
+                    .runner
+                    .assign((**assignment).clone(), self.connection.clone());
+                let stats = parts.runner.stats();
+                status.send_modify(|s| s.work = stats);
+            }
+            CoordinatorMessage::Revoke { lease } => {
+                if let Some(parts) = &self.parts {
+                    parts.runner.revoke(*lease);
+                }
+            }
+            CoordinatorMessage::Receipt(receipt) => {
+                self.store_receipt(receipt, send, status).await?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    async fn store_receipt(
+        &mut self,
+        receipt: &SignedReceipt,
+        send: &mut SendStream,
+        status: &watch::Sender<NodeStatus>,
+    ) -> Result<(), SessionError> {
+        let Some(wallet) = self.wallet.clone() else {
+            return Ok(());
+        };
+        let (issuer, receipt) = (self.issuer, receipt.clone());
+        let stored = tokio::task::spawn_blocking(move || {
+            let accepted = wallet.accept(&receipt, &issuer)?;
+            Ok::<_, WalletError>((accepted, wallet.balance()?))
+        })
+        .await;
+        match stored {
+            Ok(Ok((Accepted::Stored(tip), balance))) => {
+                self.resync_from = None;
+                status.send_modify(|s| {
+                    s.earnings = Earnings {
+                        balance,
+                        receipts: tip.seq,
+                        last_receipt_ms: Some(super::unix_ms()),
+                    };
+                });
+            }
+            Ok(Ok((Accepted::Duplicate, _))) => {}
+            Ok(Err(WalletError::Receipt(ReceiptError::OutOfSequence { expected, found })))
+                if found > expected =>
+            {
+                // A receipt went missing (sent while we were away): ask for the rest again.
+                if self.resync_from == Some(expected) {
+                    return Ok(());
+                }
+                self.resync_from = Some(expected);
+                send_frame(send, &NodeMessage::SyncReceipts { from_seq: expected }).await?;
+            }
+            Ok(Err(error)) => tracing::error!("refused a receipt from the coordinator: {error}"),
+            Err(error) => tracing::error!("wallet task failed: {error}"),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use idleshare_protocol::Budget;
+
+    use super::*;
+
+    #[test]
+    fn work_is_wanted_only_while_contributing_and_up_to_the_cores() {
+        let contributing = NodeActivity::Contributing {
+            budget: Budget {
+                cores: 2,
+                cpu_percent: 100,
+                ..Budget::default()
+            },
+        };
+        assert_eq!(wanted(&contributing, 0), 2);
+        assert_eq!(wanted(&contributing, 1), 1);
+        assert_eq!(wanted(&contributing, 5), 0);
+        assert_eq!(
+            wanted(
+                &NodeActivity::Paused {
+                    reason: "owner active".into()
+                },
+                0
+            ),
+            0
+        );
+        assert_eq!(wanted(&NodeActivity::Starting, 0), 0);
+    }
+}

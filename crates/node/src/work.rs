@@ -1,0 +1,237 @@
+//! Compute units on this node: fetch what a lease needs, run it in the sandbox on the
+//! low-priority executor, and hand the outcome to the session for upload.
+//!
+//! The [`WorkRunner`] outlives sessions: a unit keeps running (or stays paused in memory)
+//! while the node reconnects, and a result that could not be uploaded waits for the next
+//! session. The coordinator decides whether a late result still counts.
+
+mod cancel;
+pub mod report;
+pub mod transfer;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use idleshare_protocol::job::MAX_UNIT_BYTES;
+use idleshare_protocol::{Assignment, ContentId, LeaseId, UnitReport, abi};
+use idleshare_sandbox::{LoadError, LoadedModule, RunOutcome, Sandbox};
+use quinn::Connection;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use self::cancel::Cancellable;
+use self::report::{Settled, settle, settle_load_error};
+use self::transfer::TransferError;
+use crate::executor::{WasmUnit, WorkExecutor};
+
+/// Compiled modules kept in memory (the sandbox also caches them on disk).
+const MODULES_IN_MEMORY: usize = 16;
+
+/// Something the session must act on.
+#[derive(Debug)]
+pub enum WorkEvent {
+    /// A lease is settled on this node: upload the report, or give the lease back.
+    Settled {
+        /// The lease.
+        lease: LeaseId,
+        /// What to tell the coordinator.
+        settled: Settled,
+    },
+    /// An upload ended.
+    Uploaded {
+        /// The lease.
+        lease: LeaseId,
+        /// The report and output, kept when the upload failed for want of a connection.
+        outcome: Result<(), (TransferError, UnitReport, Vec<u8>)>,
+    },
+}
+
+/// Counters for the status and the dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkStats {
+    /// Leases held now (running, paused, queued or uploading).
+    pub held: u32,
+    /// Results the coordinator has stored.
+    pub reported: u64,
+    /// Leases given back unfinished.
+    pub abandoned: u64,
+}
+
+/// Runs leased units; shared by the sessions of one node.
+pub struct WorkRunner {
+    sandbox: Sandbox,
+    executor: Arc<WorkExecutor>,
+    modules: Mutex<HashMap<ContentId, LoadedModule>>,
+    held: Mutex<HashMap<LeaseId, Arc<AtomicBool>>>,
+    pending_uploads: Mutex<Vec<(UnitReport, Vec<u8>)>>,
+    stats: Mutex<WorkStats>,
+    events: mpsc::UnboundedSender<WorkEvent>,
+    corrupt_outputs: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl WorkRunner {
+    /// A runner on `executor`; events for the session arrive on the returned receiver.
+    /// `corrupt_outputs` makes this a lying node, for tests of validation only.
+    pub fn new(
+        sandbox: Sandbox,
+        executor: Arc<WorkExecutor>,
+        corrupt_outputs: bool,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<WorkEvent>) {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let runner = Arc::new(Self {
+            sandbox,
+            executor,
+            modules: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashMap::new()),
+            pending_uploads: Mutex::new(Vec::new()),
+            stats: Mutex::new(WorkStats::default()),
+            events,
+            corrupt_outputs,
+        });
+        (runner, receiver)
+    }
+
+    /// Leases held now.
+    pub fn held(&self) -> u32 {
+        lock(&self.held).len() as u32
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> WorkStats {
+        WorkStats {
+            held: self.held(),
+            ..*lock(&self.stats)
+        }
+    }
+
+    /// Takes a lease: fetches what it needs over `connection` and queues it on the executor.
+    pub fn assign(self: &Arc<Self>, assignment: Assignment, connection: Connection) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        lock(&self.held).insert(assignment.lease, cancel.clone());
+        let runner = self.clone();
+        tokio::spawn(async move {
+            let lease = assignment.lease;
+            if let Err(settled) = runner
+                .prepare_and_queue(assignment, &connection, cancel)
+                .await
+            {
+                let _ = runner.events.send(WorkEvent::Settled { lease, settled });
+            }
+        });
+    }
+
+    async fn prepare_and_queue(
+        self: &Arc<Self>,
+        assignment: Assignment,
+        connection: &Connection,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<(), Settled> {
+        let lease = assignment.lease;
+        let module = self
+            .module(&assignment, connection)
+            .await
+            .map_err(|e| match e {
+                Prepare::Load(error) => settle_load_error(lease, &error),
+                Prepare::Fetch(error) => {
+                    Settled::Abandon(format!("cannot fetch the module: {error}"))
+                }
+            })?;
+        let input = match assignment.inline_input {
+            Some(input) if ContentId::of(&input) == assignment.input => input,
+            _ => transfer::fetch(connection, assignment.input, MAX_UNIT_BYTES)
+                .await
+                .map_err(|e| Settled::Abandon(format!("cannot fetch the input: {e}")))?,
+        };
+        let run = self
+            .sandbox
+            .start(&module, &assignment.entry, input, assignment.limits);
+        let (events, corrupt) = (self.events.clone(), self.corrupt_outputs);
+        let on_finish = Box::new(move |outcome: RunOutcome| {
+            let settled = settle(lease, outcome, corrupt);
+            let _ = events.send(WorkEvent::Settled { lease, settled });
+        });
+        let unit = Cancellable::new(Box::new(WasmUnit::new(run, on_finish)), cancel);
+        self.executor
+            .submit(Box::new(unit))
+            .map_err(|e| Settled::Abandon(format!("cannot queue the unit: {e}")))
+    }
+
+    async fn module(
+        &self,
+        assignment: &Assignment,
+        connection: &Connection,
+    ) -> Result<LoadedModule, Prepare> {
+        if let Some(module) = lock(&self.modules).get(&assignment.module) {
+            return Ok(module.clone());
+        }
+        let bytes = transfer::fetch(connection, assignment.module, abi::MAX_MODULE_BYTES as u32)
+            .await
+            .map_err(Prepare::Fetch)?;
+        let (sandbox, id, entry) = (
+            self.sandbox.clone(),
+            assignment.module,
+            assignment.entry.clone(),
+        );
+        let loaded = tokio::task::spawn_blocking(move || sandbox.load(id, &bytes, &entry))
+            .await
+            .map_err(|e| Prepare::Load(LoadError::Compile(e.to_string())))?
+            .map_err(Prepare::Load)?;
+        let mut modules = lock(&self.modules);
+        if modules.len() >= MODULES_IN_MEMORY {
+            modules.clear();
+        }
+        modules.insert(id, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Stops work on a lease the coordinator revoked (its unit is settled elsewhere).
+    pub fn revoke(&self, lease: LeaseId) {
+        if let Some(cancel) = lock(&self.held).remove(&lease) {
+            cancel.store(true, Ordering::Release);
+        }
+    }
+
+    /// Forgets a lease once its result is stored or it was given back.
+    pub fn release(&self, lease: LeaseId, reported: bool) {
+        lock(&self.held).remove(&lease);
+        let mut stats = lock(&self.stats);
+        if reported {
+            stats.reported += 1;
+        } else {
+            stats.abandoned += 1;
+        }
+    }
+
+    /// Uploads a result in the background; the outcome comes back as [`WorkEvent::Uploaded`].
+    pub fn upload(&self, report: UnitReport, output: Vec<u8>, connection: Connection) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let lease = report.lease;
+            let outcome = match transfer::upload(&connection, &report, &output).await {
+                Ok(()) => Ok(()),
+                Err(error) => Err((error, report, output)),
+            };
+            let _ = events.send(WorkEvent::Uploaded { lease, outcome });
+        });
+    }
+
+    /// Keeps a result for the next session.
+    pub fn keep_for_later(&self, report: UnitReport, output: Vec<u8>) {
+        lock(&self.pending_uploads).push((report, output));
+    }
+
+    /// Results waiting for a session.
+    pub fn take_pending_uploads(&self) -> Vec<(UnitReport, Vec<u8>)> {
+        std::mem::take(&mut *lock(&self.pending_uploads))
+    }
+}
+
+enum Prepare {
+    Fetch(TransferError),
+    Load(LoadError),
+}

@@ -1,0 +1,263 @@
+//! Compute jobs end to end with real processes: a coordinator, nodes running units in the
+//! WebAssembly sandbox, quorum validation, signed receipts in each node's wallet.
+//!
+//! The tests share two cores, so they run one at a time.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use support::compute::*;
+use support::{CoordinatorProcess, NodeProcess, wait_online, wait_until};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Nodes online and contributing.
+fn start_workers(
+    coordinator: &CoordinatorProcess,
+    dir: &Path,
+    count: usize,
+    extra: &[&str],
+) -> Vec<NodeProcess> {
+    let nodes: Vec<NodeProcess> = (0..count)
+        .map(|i| start_worker(coordinator, &dir.join(format!("node{i}")), extra))
+        .collect();
+    for node in &nodes {
+        wait_online(coordinator, &node.id, Duration::from_secs(30));
+        wait_until(Duration::from_secs(20), "node contributing", || {
+            coordinator
+                .node(&node.id)
+                .filter(|n| n["activity"] == "contributing")
+        });
+    }
+    nodes
+}
+
+/// Checks every unit is done with the output the native twin computes.
+fn assert_outputs_match(coordinator: &CoordinatorProcess, job: u64, iterations: u64) {
+    let results = job_results(coordinator, job);
+    let units = results["units"].as_array().unwrap();
+    let api = api(coordinator);
+    for unit in units {
+        assert_eq!(unit["state"], "done", "{unit}");
+        let seed = unit["index"].as_u64().unwrap() + 1;
+        let id = unit["output"].as_str().unwrap();
+        let expected = spin_native(iterations, seed);
+        assert_eq!(
+            id,
+            blake3_hex(&expected),
+            "unit {unit} output differs from native"
+        );
+        let _ = &api;
+    }
+}
+
+fn blake3_hex(bytes: &[u8]) -> String {
+    idleshare_protocol::ContentId::of(bytes).to_string()
+}
+
+/// Stops the nodes, then checks every wallet verifies offline, nobody was paid twice for a
+/// unit, and the coordinator's ledger equals the sum of the wallets.
+fn assert_paid_exactly_once(
+    coordinator: &CoordinatorProcess,
+    nodes: Vec<NodeProcess>,
+) -> HashMap<String, u64> {
+    let ledger = ledger(coordinator);
+    let mut balances = HashMap::new();
+    let mut wallet_total = 0;
+    for mut node in nodes {
+        node.process.terminate();
+        let (balance, receipts) = verified_wallet(&node.data);
+        let units: HashSet<u64> = receipts
+            .iter()
+            .map(|r| r["unit"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            units.len(),
+            receipts.len(),
+            "node {} was paid twice for a unit",
+            node.id
+        );
+        let account = ledger["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["node"] == node.id.as_str());
+        let (ledger_balance, ledger_receipts) = account.map_or((0, 0), |a| {
+            (
+                a["balance"].as_u64().unwrap(),
+                a["receipts"].as_u64().unwrap(),
+            )
+        });
+        assert_eq!(balance, ledger_balance, "node {} wallet vs ledger", node.id);
+        assert_eq!(
+            receipts.len() as u64,
+            ledger_receipts,
+            "node {} receipts vs ledger",
+            node.id
+        );
+        wallet_total += balance;
+        balances.insert(node.id.clone(), balance);
+    }
+    assert_eq!(
+        ledger["total"].as_u64().unwrap(),
+        wallet_total,
+        "ledger total = sum of wallets"
+    );
+    balances
+}
+
+#[test]
+fn three_nodes_run_200_units_all_validated_and_each_paid_exactly_once() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
+    let nodes = start_workers(&coordinator, dir.path(), 3, &[]);
+    let module = write_module(dir.path(), "spin", SPIN_WAT);
+    let iterations = 20_000;
+    let inputs = write_spin_inputs(dir.path(), "inputs", 200, iterations);
+    let out = dir.path().join("out");
+    let api = api(&coordinator);
+    let printed = cli_ok(
+        &[
+            "submit",
+            module.to_str().unwrap(),
+            inputs.to_str().unwrap(),
+            "--wait",
+            "--out",
+            out.to_str().unwrap(),
+            "--api",
+            &api,
+        ],
+        Duration::from_secs(180),
+    );
+    assert!(printed.contains("200/200 done"), "{printed}");
+    for seed in [1u64, 77, 200] {
+        let bytes = std::fs::read(out.join(format!("{seed:05}.in.out"))).unwrap();
+        assert_eq!(bytes, spin_native(iterations, seed));
+    }
+    assert_outputs_match(&coordinator, 1, iterations);
+    let status = job_status(&coordinator, 1);
+    assert!(
+        status["fuel"].as_u64().unwrap() > 200 * iterations,
+        "{status}"
+    );
+    let balances = assert_paid_exactly_once(&coordinator, nodes);
+    assert!(
+        balances.values().filter(|b| **b > 0).count() >= 2,
+        "{balances:?}"
+    );
+}
+
+#[test]
+fn a_lying_node_is_outvoted_its_results_rejected_and_it_earns_nothing() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
+    let mut nodes = start_workers(&coordinator, dir.path(), 2, &[]);
+    let liar = start_workers_named(
+        &coordinator,
+        dir.path(),
+        "liar",
+        &["--test-corrupt-outputs"],
+    );
+    let module = write_module(dir.path(), "spin", SPIN_WAT);
+    let iterations = 50_000;
+    let inputs = write_spin_inputs(dir.path(), "inputs", 30, iterations);
+    let job = submit(&coordinator, &module, &inputs, &[]);
+    wait_finished(&coordinator, job, Duration::from_secs(120));
+    assert_outputs_match(&coordinator, job, iterations);
+    let liar_entry = coordinator.node(&liar.id).unwrap();
+    assert!(
+        liar_entry["reputation"]["invalid"].as_u64().unwrap() > 0,
+        "{liar_entry}"
+    );
+    assert_eq!(liar_entry["reputation"]["valid"], 0, "{liar_entry}");
+    let liar_id = liar.id.clone();
+    nodes.push(liar);
+    let balances = assert_paid_exactly_once(&coordinator, nodes);
+    assert_eq!(
+        balances[&liar_id], 0,
+        "the liar earned something: {balances:?}"
+    );
+    assert!(
+        balances.values().filter(|b| **b > 0).count() == 2,
+        "{balances:?}"
+    );
+}
+
+fn start_workers_named(
+    coordinator: &CoordinatorProcess,
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> NodeProcess {
+    let node = start_worker(coordinator, &dir.join(name), extra);
+    wait_online(coordinator, &node.id, Duration::from_secs(30));
+    wait_until(Duration::from_secs(20), "node contributing", || {
+        coordinator
+            .node(&node.id)
+            .filter(|n| n["activity"] == "contributing")
+    });
+    node
+}
+
+/// Iterations that take roughly a second of wasm on this machine class.
+const SLOW_UNIT: u64 = 150_000_000;
+
+#[test]
+fn a_node_killed_mid_unit_has_its_unit_reissued_and_completed() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
+    let mut nodes = start_workers(&coordinator, dir.path(), 3, &[]);
+    let module = write_module(dir.path(), "spin", SPIN_WAT);
+    let inputs = write_spin_inputs(dir.path(), "inputs", 4, SLOW_UNIT);
+    let job = submit(&coordinator, &module, &inputs, &[]);
+    let victim = wait_until(Duration::from_secs(30), "a node holding a unit", || {
+        nodes
+            .iter()
+            .position(|node| node_status(&node.data)["status"]["work"]["held"].as_u64() > Some(0))
+    });
+    nodes[victim].process.kill_hard();
+    let status = wait_finished(&coordinator, job, Duration::from_secs(240));
+    assert_eq!(status["units"]["done"], 4, "{status}");
+    assert_outputs_match(&coordinator, job, SLOW_UNIT);
+    let reissued = coordinator.metric("idleshare_leases_reissued_total");
+    assert!(reissued >= 1, "no lease was re-issued");
+}
+
+#[test]
+fn coordinator_killed_and_restarted_mid_job_loses_nothing_and_pays_nothing_twice() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("coordinator");
+    let mut coordinator = CoordinatorProcess::start(&data, 0);
+    let nodes = start_workers(&coordinator, dir.path(), 2, &[]);
+    let module = write_module(dir.path(), "spin", SPIN_WAT);
+    let iterations = 15_000_000;
+    let inputs = write_spin_inputs(dir.path(), "inputs", 24, iterations);
+    let job = submit(&coordinator, &module, &inputs, &[]);
+    wait_until(Duration::from_secs(60), "some units settled", || {
+        let status = job_status(&coordinator, job);
+        (status["units"]["done"].as_u64().unwrap() >= 4).then_some(())
+    });
+    coordinator.process.kill_hard();
+    let port = coordinator.quic_port;
+    coordinator = CoordinatorProcess::start(&data, port);
+    let status = wait_finished(&coordinator, job, Duration::from_secs(180));
+    assert_eq!(status["units"]["done"], 24, "{status}");
+    assert_outputs_match(&coordinator, job, iterations);
+    // Receipts sent just before the kill reach the wallets after the reconnect.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_paid_exactly_once(&coordinator, nodes);
+}
