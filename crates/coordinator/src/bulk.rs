@@ -1,10 +1,14 @@
-//! Bulk streams of a registered node, served beside its control stream: the bandwidth test.
+//! Bulk streams of a registered node, served beside its control stream: the bandwidth test,
+//! and the work transfers (modules and inputs fetched, results sent: see `bulk_work`).
 //!
 //! Bounded three ways: quinn caps concurrent streams per connection, every transfer is at
-//! most `MAX_BANDWIDTH_TEST_BYTES`, and a token bucket caps new bulk streams per node.
+//! most 16 MiB, and a token bucket caps bandwidth-test streams per node (work transfers are
+//! bounded by the node's leases instead).
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use idleshare_protocol::NodeId;
 use idleshare_protocol::bulk::{
     BulkRequest, BulkResponse, MAX_BANDWIDTH_TEST_BYTES, MAX_BULK_CONTROL_FRAME_LEN,
 };
@@ -12,6 +16,7 @@ use idleshare_transport::{FramedError, recv_frame, send_frame};
 use quinn::{Connection, RecvStream, SendStream};
 
 use crate::rate::TokenBucket;
+use crate::server::Shared;
 
 /// Bulk streams a node may open per minute on average (a bandwidth test uses four).
 const BULK_STREAMS_PER_MINUTE: f64 = 12.0;
@@ -21,40 +26,54 @@ const BULK_STREAM_BURST: u32 = 8;
 const CHUNK: usize = 64 * 1024;
 
 /// Serves every bulk stream the node opens until the connection closes.
-pub(crate) async fn serve_bulk_streams(connection: Connection) {
-    let mut bucket = TokenBucket::new(
+pub(crate) async fn serve_bulk_streams(connection: Connection, shared: Arc<Shared>, node: NodeId) {
+    let bucket = Arc::new(Mutex::new(TokenBucket::new(
         BULK_STREAMS_PER_MINUTE / 60.0,
         BULK_STREAM_BURST,
         Instant::now(),
-    );
-    while let Ok((mut send, recv)) = connection.accept_bi().await {
-        if !bucket.try_take(Instant::now()) {
-            let refused = BulkResponse::Refused {
-                message: "too many bulk transfers; try again later".into(),
-            };
-            tokio::spawn(async move {
-                let _ = send_frame(&mut send, &refused).await;
-                let _ = send.finish();
-            });
-            continue;
-        }
+    )));
+    while let Ok((send, recv)) = connection.accept_bi().await {
+        let (bucket, shared) = (bucket.clone(), shared.clone());
         tokio::spawn(async move {
-            if let Err(e) = serve_bulk_stream(send, recv).await {
+            if let Err(e) = serve_bulk_stream(send, recv, &bucket, &shared, node).await {
                 tracing::debug!("bulk stream ended early: {e}");
             }
         });
     }
 }
 
-async fn serve_bulk_stream(mut send: SendStream, mut recv: RecvStream) -> Result<(), FramedError> {
+/// Answers a refusal and ends the stream.
+pub(crate) async fn refuse(send: &mut SendStream, message: String) -> Result<(), FramedError> {
+    send_frame(send, &BulkResponse::Refused { message }).await?;
+    let _ = send.finish();
+    Ok(())
+}
+
+async fn serve_bulk_stream(
+    mut send: SendStream,
+    mut recv: RecvStream,
+    bucket: &Mutex<TokenBucket>,
+    shared: &Arc<Shared>,
+    node: NodeId,
+) -> Result<(), FramedError> {
     let Some(request) = recv_frame::<BulkRequest>(&mut recv, MAX_BULK_CONTROL_FRAME_LEN).await?
     else {
         return Ok(());
     };
     if let Err(message) = request.validate() {
-        send_frame(&mut send, &BulkResponse::Refused { message }).await?;
-        let _ = send.finish();
-        return Ok(());
+        return refuse(&mut send, message).await;
+    }
+    let rationed = matches!(
+        request,
+        BulkRequest::Download { .. } | BulkRequest::Upload { .. }
+    );
+    if rationed
+        && !bucket
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_take(Instant::now())
+    {
+        return refuse(&mut send, "too many bulk transfers; try again later".into()).await;
     }
     match request {
         BulkRequest::Download { bytes } => {
@@ -81,9 +100,11 @@ async fn serve_bulk_stream(mut send: SendStream, mut recv: RecvStream) -> Result
             };
             send_frame(&mut send, &response).await?;
         }
-        BulkRequest::Fetch { .. } | BulkRequest::Result(_) => {
-            let message = "work transfers are not served yet".to_owned();
-            send_frame(&mut send, &BulkResponse::Refused { message }).await?;
+        BulkRequest::Fetch { id } => {
+            return crate::bulk_work::serve_fetch(send, shared, node, id).await;
+        }
+        BulkRequest::Result(report) => {
+            return crate::bulk_work::serve_result(send, recv, shared, node, report).await;
         }
     }
     let _ = send.finish();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use idleshare_transport::EndpointError;
 use idleshare_transport::keyfile::KeyFileError;
 
+use crate::jobs::{EngineError, WorkConfig};
 use crate::store::StoreError;
 
 /// How a coordinator is run.
@@ -30,6 +31,8 @@ pub struct CoordinatorConfig {
     pub frame_burst: u32,
     /// How often heartbeat times are written to the database.
     pub flush_interval: Duration,
+    /// Leases, validation and credit.
+    pub work: WorkConfig,
 }
 
 impl CoordinatorConfig {
@@ -45,6 +48,7 @@ impl CoordinatorConfig {
             max_frames_per_second: 20.0,
             frame_burst: 40,
             flush_interval: Duration::from_secs(1),
+            work: WorkConfig::default(),
         }
     }
 
@@ -71,6 +75,9 @@ pub enum CoordinatorError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The work store failed to open or restore.
+    #[error(transparent)]
+    Work(#[from] EngineError),
     /// The QUIC configuration failed.
     #[error(transparent)]
     Endpoint(#[from] EndpointError),

@@ -10,14 +10,17 @@
 #![deny(missing_docs)]
 
 mod bulk;
-pub mod jobs;
+mod bulk_work;
 pub mod config;
+mod delivery;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod rate;
 pub mod registry;
 pub mod server;
 mod session;
+mod session_loop;
 pub mod store;
 
 pub use registry::{NodeRecord, NodeState};

@@ -6,14 +6,17 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use idleshare_protocol::{Capabilities, CoordinatorAddress, NodeActivity, NodeId};
+use idleshare_protocol::{
+    Capabilities, CoordinatorAddress, CoordinatorMessage, NodeActivity, NodeId,
+};
 use idleshare_transport::keyfile::load_or_create_key_file;
 use idleshare_transport::{TransportLimits, server_config};
 use quinn::{Connection, Endpoint};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use crate::config::{CoordinatorConfig, CoordinatorError};
+use crate::jobs::{Engine, WORK_DATABASE_FILE_NAME};
 use crate::metrics::Metrics;
 use crate::registry::{NodeRecord, Registry};
 use crate::session::serve_connection;
@@ -23,6 +26,10 @@ use crate::store::{RegistryStore, SqliteStore, StoreError};
 pub const KEY_FILE_NAME: &str = "coordinator.key";
 /// File name of the registry database inside the data directory.
 pub const DATABASE_FILE_NAME: &str = "coordinator.db";
+
+/// Messages queued for one node's control stream before more are dropped (assignments are
+/// bounded by the node's slots; a dropped receipt is replayed by `SyncReceipts`).
+const OUTBOX_CAPACITY: usize = 1024;
 
 /// How long shutdown waits for sessions to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -37,6 +44,9 @@ pub(crate) struct Shared {
     live: Mutex<HashMap<NodeId, Connection>>,
     shutdown: watch::Receiver<bool>,
     registrations: broadcast::Sender<NodeId>,
+    /// Jobs, leases, results and the ledger.
+    pub work: Engine,
+    outboxes: Mutex<HashMap<NodeId, mpsc::Sender<CoordinatorMessage>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -93,12 +103,40 @@ impl Shared {
         lock(&self.registry).update_capabilities(id, capabilities);
     }
 
-    /// Marks the node offline if `connection` is still its live session.
+    /// Marks the node offline if `connection` is still its live session; its running
+    /// leases go to other nodes.
     pub fn session_ended(&self, id: &NodeId, connection: &Connection) {
         let mut live = lock(&self.live);
         if live.get(id).map(Connection::stable_id) == Some(connection.stable_id()) {
             live.remove(id);
             lock(&self.registry).go_offline(id);
+            lock(&self.outboxes).remove(id);
+            let now = unix_ms();
+            self.work
+                .apply(|book, rng, ch| book.node_disconnected(*id, now, rng, ch));
+        }
+    }
+
+    /// Opens the node's outbound queue (replacing an older session's) and tells the work
+    /// engine the node is connected.
+    pub fn open_outbox(&self, id: NodeId) -> mpsc::Receiver<CoordinatorMessage> {
+        let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+        lock(&self.outboxes).insert(id, sender);
+        let now = unix_ms();
+        self.work
+            .apply(|book, rng, ch| book.node_connected(id, now, rng, ch));
+        receiver
+    }
+
+    /// Queues messages for nodes' control streams; a full or closed queue drops them.
+    pub fn send_to_nodes(&self, messages: Vec<(NodeId, CoordinatorMessage)>) {
+        let outboxes = lock(&self.outboxes);
+        for (node, message) in messages {
+            if let Some(outbox) = outboxes.get(&node)
+                && let Err(e) = outbox.try_send(message)
+            {
+                tracing::warn!("{}: message not queued: {e}", node.short());
+            }
         }
     }
 
@@ -138,6 +176,11 @@ impl Coordinator {
         })?;
         let (key, _) = load_or_create_key_file(&config.data_dir.join(KEY_FILE_NAME))?;
         let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE_NAME))?;
+        let work = Engine::open(
+            &config.data_dir.join(WORK_DATABASE_FILE_NAME),
+            key.clone(),
+            config.work,
+        )?;
         let registry = Registry::from_records(store.load_nodes()?);
         let server = server_config(&key, &TransportLimits::default())?;
         let endpoint =
@@ -177,8 +220,14 @@ impl Coordinator {
             live: Mutex::new(HashMap::new()),
             shutdown: shutdown_rx,
             registrations: broadcast::channel(1024).0,
+            work,
+            outboxes: Mutex::new(HashMap::new()),
         });
-        let mut background = vec![tokio::spawn(flush_periodically(shared.clone()))];
+        let mut background = vec![
+            tokio::spawn(flush_periodically(shared.clone())),
+            tokio::spawn(crate::delivery::deliver_committed(shared.clone())),
+            tokio::spawn(crate::delivery::expire_leases(shared.clone())),
+        ];
         let mut http_addr = None;
         if let Some(listener) = http_listener {
             http_addr = listener.local_addr().ok();
@@ -235,6 +284,8 @@ impl Coordinator {
             Ok(Err(e)) => tracing::error!("final registry flush failed: {e}"),
             Err(e) => tracing::error!("final registry flush task failed: {e}"),
         }
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || shared.work.shutdown()).await;
         self.endpoint
             .close(0u32.into(), b"coordinator shutting down");
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;

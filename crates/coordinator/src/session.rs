@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use idleshare_protocol::{
@@ -27,7 +26,7 @@ const FLUSH_GRACE: Duration = Duration::from_millis(500);
 
 /// How a session ended.
 #[derive(Debug)]
-enum SessionEnd {
+pub(crate) enum SessionEnd {
     /// We refused the node, with a reason it is told.
     Rejected(ErrorCode, String),
     /// The connection failed under us; nothing can be sent.
@@ -95,9 +94,15 @@ async fn run(
         Ok(node) => node,
         Err(end) => return (None, end),
     };
+    let outbox = shared.open_outbox(node);
     // Bulk transfers get their own streams so they never delay a heartbeat.
-    let bulk = tokio::spawn(crate::bulk::serve_bulk_streams(connection.clone()));
-    let end = heartbeats(node, send, recv, shared, &mut bucket).await;
+    let bulk = tokio::spawn(crate::bulk::serve_bulk_streams(
+        connection.clone(),
+        shared.clone(),
+        node,
+    ));
+    let end =
+        crate::session_loop::serve_registered(node, send, recv, shared, &mut bucket, outbox).await;
     bulk.abort();
     (Some(node), end)
 }
@@ -175,41 +180,7 @@ async fn admit(
     Ok(certified)
 }
 
-async fn heartbeats(
-    node: NodeId,
-    send: &mut SendStream,
-    recv: &mut RecvStream,
-    shared: &Arc<Shared>,
-    bucket: &mut TokenBucket,
-) -> SessionEnd {
-    let offline_after = shared.config.offline_after();
-    loop {
-        let message = match next_frame(recv, bucket, offline_after, "heartbeat").await {
-            Ok(message) => message,
-            Err(end) => return end,
-        };
-        match message {
-            NodeMessage::Heartbeat { seq, activity } => {
-                shared.metrics.heartbeats.fetch_add(1, Ordering::Relaxed);
-                shared.heartbeat(&node, &activity);
-                let ack = CoordinatorMessage::HeartbeatAck { seq };
-                if let Err(e) = send_frame(send, &ack).await {
-                    return e.into();
-                }
-            }
-            NodeMessage::UpdateCapabilities { capabilities } => {
-                if let Err(e) = capabilities.validate() {
-                    return SessionEnd::Rejected(ErrorCode::InvalidContent, e);
-                }
-                shared.update_capabilities(&node, capabilities);
-            }
-            NodeMessage::Goodbye { reason } => return SessionEnd::Goodbye(reason),
-            other => return unexpected("heartbeat", &other),
-        }
-    }
-}
-
-fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
+pub(crate) fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
     let got = match got {
         NodeMessage::Hello(_) => "hello",
         NodeMessage::Register { .. } => "registration",

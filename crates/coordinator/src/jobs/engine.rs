@@ -152,6 +152,10 @@ impl Engine {
             self.core.wake.notify_one();
         }
         let ticket = inner.ticket;
+        if !changes.out.is_empty() && ticket <= self.committed() {
+            // Nothing new to write: wake the sender, whose messages are due now.
+            self.core.committed.send_modify(|_| ());
+        }
         inner
             .outbox
             .extend(changes.out.into_iter().map(|o| (ticket, o)));

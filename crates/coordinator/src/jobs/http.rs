@@ -1,0 +1,1 @@
+//! HTTP routes for blobs, jobs and the ledger (filled in by the next change).
