@@ -1,4 +1,5 @@
-//! The HTTP API: `GET /v1/nodes` (registry as JSON), `GET /v1/coordinator`, `GET /metrics`.
+//! The HTTP API: `GET /v1/nodes` (registry as JSON, with reputations), `GET /v1/coordinator`,
+//! `GET /metrics`; the job, blob and ledger routes are in [`crate::jobs::http`].
 
 use std::sync::Arc;
 
@@ -7,7 +8,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use idleshare_protocol::{Budget, Capabilities, PROTOCOL_VERSION};
+use idleshare_protocol::api::Reputation;
+use idleshare_protocol::{Budget, Capabilities, CreditRate, PROTOCOL_VERSION};
 use serde::Serialize;
 
 use crate::registry::NodeState;
@@ -34,6 +36,8 @@ pub struct NodeView {
     pub last_seen_ms: u64,
     /// Remote address of the latest session.
     pub remote_addr: String,
+    /// Its track record of validated results.
+    pub reputation: Reputation,
 }
 
 #[derive(Debug, Serialize)]
@@ -42,6 +46,7 @@ struct CoordinatorView {
     key: String,
     protocol_version: u16,
     heartbeat_interval_ms: u128,
+    credit_rate: CreditRate,
 }
 
 pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
@@ -50,6 +55,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
         .route("/v1/nodes", get(nodes))
         .route("/v1/coordinator", get(coordinator))
         .route("/metrics", get(metrics))
+        .merge(crate::jobs::http::routes())
         .with_state(shared);
     let stopped = async move {
         let _ = shutdown.changed().await;
@@ -67,6 +73,7 @@ async fn nodes(State(shared): State<Arc<Shared>>) -> Json<Vec<NodeView>> {
         .records()
         .into_iter()
         .map(|r| NodeView {
+            reputation: shared.work.read(|book| book.reputation(&r.id)),
             id: r.id.to_string(),
             state: r.state,
             activity: r.activity.label().into(),
@@ -87,6 +94,7 @@ async fn coordinator(State(shared): State<Arc<Shared>>) -> Json<CoordinatorView>
         key: shared.address.key.to_string(),
         protocol_version: PROTOCOL_VERSION,
         heartbeat_interval_ms: shared.config.heartbeat_interval.as_millis(),
+        credit_rate: shared.config.work.credit_rate,
     })
 }
 
@@ -94,6 +102,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let (online, offline) = shared.counts();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        shared.metrics.render(online, offline),
+        shared.metrics.render(online, offline)
+            + &crate::metrics::render_work(shared.work.counters()),
     )
 }

@@ -134,6 +134,46 @@ impl Metrics {
     }
 }
 
+/// Renders the work engine's counters.
+pub fn render_work(counters: &crate::jobs::engine::WorkCounters) -> String {
+    let lines: [(&str, &str, &AtomicU64); 5] = [
+        (
+            "idleshare_units_assigned_total",
+            "Leases issued to nodes.",
+            &counters.units_assigned,
+        ),
+        (
+            "idleshare_units_settled_total",
+            "Units settled (done, failed or given up).",
+            &counters.units_settled,
+        ),
+        (
+            "idleshare_invalid_results_total",
+            "Results that disagreed with the quorum.",
+            &counters.invalid_results,
+        ),
+        (
+            "idleshare_receipts_issued_total",
+            "Credit receipts issued.",
+            &counters.receipts_issued,
+        ),
+        (
+            "idleshare_work_commits_total",
+            "Work store transactions committed.",
+            &counters.commits,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, help, counter) in lines {
+        let value = counter.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,7 +154,9 @@ impl Book {
     }
 
     /// Offers wanting units to every hungry node (connected, contributing, free slots).
-    pub(super) fn dispatch(&mut self, now_ms: u64, rng: &mut impl Rng, ch: &mut Changes) {
+    /// Runs after every event that frees a replica or adds appetite; call it after
+    /// [`Book::submit`].
+    pub fn dispatch(&mut self, now_ms: u64, rng: &mut impl Rng, ch: &mut Changes) {
         let hungry: Vec<NodeId> = self.hungry.iter().copied().collect();
         for node in hungry {
             if self.wanting.is_empty() {

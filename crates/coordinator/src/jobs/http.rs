@@ -1,1 +1,192 @@
-//! HTTP routes for blobs, jobs and the ledger (filled in by the next change).
+//! The customers' HTTP API: blobs (`PUT /v1/blobs`, `GET /v1/blobs/{id}`), jobs
+//! (`POST /v1/jobs`, `GET /v1/jobs/{id}`, `GET /v1/jobs/{id}/results`) and the ledger
+//! (`GET /v1/ledger`). Errors are [`ApiError`] JSON with a 4xx or 5xx status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post, put};
+use idleshare_protocol::abi::check_module;
+use idleshare_protocol::api::{
+    ApiError, BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary,
+};
+use idleshare_protocol::job::MAX_UNIT_BYTES;
+use idleshare_protocol::{ContentId, JobId, JobSpec};
+
+use super::ops::Op;
+use crate::server::{Shared, unix_ms};
+
+/// Largest job description accepted (100,000 inputs of 66 JSON bytes fit).
+const MAX_JOB_JSON: usize = 16 << 20;
+/// How long a request waits for its writes to commit.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An error answer: a status and a sentence.
+#[derive(Debug)]
+pub struct Failure(StatusCode, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(ApiError { error: self.1 })).into_response()
+    }
+}
+
+fn unprocessable(error: impl ToString) -> Failure {
+    Failure(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
+}
+
+fn internal(error: impl ToString) -> Failure {
+    Failure(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+}
+
+/// The routes, merged into the coordinator's router.
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/v1/blobs",
+            put(put_blob).layer(DefaultBodyLimit::max(MAX_UNIT_BYTES as usize)),
+        )
+        .route("/v1/blobs/{id}", get(get_blob))
+        .route(
+            "/v1/jobs",
+            post(submit).layer(DefaultBodyLimit::max(MAX_JOB_JSON)),
+        )
+        .route("/v1/jobs/{id}", get(job_status))
+        .route("/v1/jobs/{id}/results", get(job_results))
+        .route("/v1/ledger", get(ledger))
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(work).await.map_err(internal)?
+}
+
+async fn put_blob(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<BlobStored>, Failure> {
+    let bytes = body.map_err(|e| Failure(e.status(), e.body_text()))?;
+    let id = ContentId::of(&bytes);
+    let ticket = shared.work.write(vec![Op::Blob {
+        id,
+        bytes: Arc::from(&bytes[..]),
+    }]);
+    shared
+        .work
+        .wait_committed(ticket, COMMIT_TIMEOUT)
+        .await
+        .map_err(internal)?;
+    Ok(Json(BlobStored {
+        id,
+        len: bytes.len() as u64,
+    }))
+}
+
+async fn get_blob(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let id: ContentId = id
+        .parse()
+        .map_err(|e| Failure(StatusCode::BAD_REQUEST, format!("{e}")))?;
+    let bytes = blocking(move || shared.work.store().blob(&id).map_err(internal)).await?;
+    let bytes =
+        bytes.ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("blob {id} is not stored")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+async fn submit(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<JobSpec>, JsonRejection>,
+) -> Result<Json<JobSubmitted>, Failure> {
+    let Json(spec) = body.map_err(|e| Failure(e.status(), e.body_text()))?;
+    spec.validate().map_err(unprocessable)?;
+    let reading = shared.clone();
+    let checking = spec.clone();
+    let input_lens = blocking(move || {
+        let store = reading.work.store();
+        let module = store
+            .blob(&checking.module)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                unprocessable(format!(
+                    "module {} is not uploaded (PUT /v1/blobs first)",
+                    checking.module
+                ))
+            })?;
+        check_module(&module, &checking.entry)
+            .map_err(|e| unprocessable(format!("module does not fit the job ABI: {e}")))?;
+        let mut lens = Vec::with_capacity(checking.inputs.len());
+        for (index, input) in checking.inputs.iter().enumerate() {
+            let len = store
+                .blob_len(input)
+                .map_err(internal)?
+                .ok_or_else(|| unprocessable(format!("input {index} ({input}) is not uploaded")))?;
+            lens.push(len);
+        }
+        Ok(lens)
+    })
+    .await?;
+    let now = unix_ms();
+    let (submitted, ticket) = shared.work.apply(|book, rng, ch| {
+        let submitted = book.submit(spec, input_lens, now, ch);
+        book.dispatch(now, rng, ch);
+        submitted
+    });
+    let (job, units) = submitted.map_err(unprocessable)?;
+    shared
+        .work
+        .wait_committed(ticket, COMMIT_TIMEOUT)
+        .await
+        .map_err(internal)?;
+    tracing::info!("{job} accepted: {units} unit(s)");
+    Ok(Json(JobSubmitted { job, units }))
+}
+
+fn job_id(text: &str) -> Result<JobId, Failure> {
+    let digits = text.strip_prefix("job-").unwrap_or(text);
+    digits
+        .parse()
+        .map(JobId)
+        .map_err(|_| Failure(StatusCode::BAD_REQUEST, format!("{text:?} is not a job id")))
+}
+
+fn not_found(job: JobId) -> Failure {
+    Failure(StatusCode::NOT_FOUND, format!("{job} does not exist"))
+}
+
+async fn job_status(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<JobStatus>, Failure> {
+    let job = job_id(&id)?;
+    shared
+        .work
+        .read(|book| book.job_status(job))
+        .map(Json)
+        .ok_or_else(|| not_found(job))
+}
+
+async fn job_results(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<JobResults>, Failure> {
+    let job = job_id(&id)?;
+    shared
+        .work
+        .read(|book| book.job_results(job))
+        .map(Json)
+        .ok_or_else(|| not_found(job))
+}
+
+async fn ledger(State(shared): State<Arc<Shared>>) -> Json<LedgerSummary> {
+    Json(shared.work.read(|book| book.ledger().summary()))
+}

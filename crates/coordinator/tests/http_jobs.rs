@@ -1,0 +1,177 @@
+//! The jobs HTTP API against a running coordinator on loopback: blobs, a job, its status
+//! and results, the ledger, and clear errors.
+
+use std::net::SocketAddr;
+
+use idleshare_coordinator::{Coordinator, CoordinatorConfig};
+use idleshare_protocol::ContentId;
+use idleshare_protocol::api::{
+    ApiError, BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary,
+};
+
+const MODULE: &str = r#"(module (memory (export "memory") 1)
+  (func (export "idleshare_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "run") (param i32 i32) (result i64)
+    local.get 0 i64.extend_i32_u i64.const 32 i64.shl local.get 1 i64.extend_i32_u i64.or))"#;
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn call(method: &str, url: &str, body: Option<Vec<u8>>) -> (u16, String) {
+    let agent = agent();
+    let response = match (method, body) {
+        ("PUT", Some(body)) => agent.put(url).send(&body[..]),
+        ("POST", Some(body)) => agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(&body[..]),
+        _ => agent.get(url).call(),
+    };
+    let mut response = response.expect("request");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+async fn http(
+    method: &'static str,
+    addr: SocketAddr,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> (u16, String) {
+    let url = format!("http://{addr}{path}");
+    tokio::task::spawn_blocking(move || call(method, &url, body))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_jobs_and_the_ledger_over_http_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = CoordinatorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().into());
+    config.http = Some("127.0.0.1:0".parse().unwrap());
+    let coordinator = Coordinator::start(config).await.unwrap();
+    let addr = coordinator.http_addr().unwrap();
+
+    let module = wat::parse_str(MODULE).unwrap();
+    let (status, body) = http("PUT", addr, "/v1/blobs", Some(module.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    let stored: BlobStored = serde_json::from_str(&body).unwrap();
+    assert_eq!(stored.id, ContentId::of(&module));
+    let (_, body) = http("PUT", addr, "/v1/blobs", Some(b"hello".to_vec())).await;
+    let input: BlobStored = serde_json::from_str(&body).unwrap();
+    let (status, bytes) = http("GET", addr, &format!("/v1/blobs/{}", input.id), None).await;
+    assert_eq!((status, bytes.as_str()), (200, "hello"));
+
+    let job = |module: ContentId, entry: &str, input: ContentId| {
+        serde_json::to_vec(&serde_json::json!({
+            "module": module, "entry": entry, "inputs": [input], "replication": 2
+        }))
+        .unwrap()
+    };
+    let (status, body) = http(
+        "POST",
+        addr,
+        "/v1/jobs",
+        Some(job(stored.id, "run", input.id)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let submitted: JobSubmitted = serde_json::from_str(&body).unwrap();
+    assert_eq!(submitted.units, 1);
+
+    let (status, body) = http("GET", addr, &format!("/v1/jobs/{}", submitted.job.0), None).await;
+    assert_eq!(status, 200, "{body}");
+    let job_status: JobStatus = serde_json::from_str(&body).unwrap();
+    assert_eq!((job_status.units.pending, job_status.finished), (1, false));
+    let (_, body) = http(
+        "GET",
+        addr,
+        &format!("/v1/jobs/{}/results", submitted.job.0),
+        None,
+    )
+    .await;
+    let results: JobResults = serde_json::from_str(&body).unwrap();
+    assert_eq!(results.units.len(), 1);
+    let (_, body) = http("GET", addr, "/v1/ledger", None).await;
+    let ledger: LedgerSummary = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (ledger.total.0, ledger.rate.micro_tokens_per_megafuel),
+        (0, 1000)
+    );
+
+    // Errors: JSON bodies naming the problem, with the right status.
+    let missing = ContentId::of(b"never uploaded");
+    let cases: Vec<(&str, String, Option<Vec<u8>>, u16, &str)> = vec![
+        (
+            "POST",
+            "/v1/jobs".into(),
+            Some(job(missing, "run", input.id)),
+            422,
+            "not uploaded",
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            Some(job(stored.id, "run", missing)),
+            422,
+            "input 0",
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            Some(job(stored.id, "nope", input.id)),
+            422,
+            "nope",
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            Some(job(input.id, "run", input.id)),
+            422,
+            "ABI",
+        ),
+        ("POST", "/v1/jobs".into(), Some(b"{".to_vec()), 400, ""),
+        ("GET", "/v1/jobs/99".into(), None, 404, "job-99"),
+        ("GET", "/v1/jobs/x".into(), None, 400, "not a job id"),
+        (
+            "GET",
+            format!("/v1/blobs/{missing}"),
+            None,
+            404,
+            "not stored",
+        ),
+        ("GET", "/v1/blobs/zz".into(), None, 400, "64 hex"),
+        (
+            "PUT",
+            "/v1/blobs".into(),
+            Some(vec![0; (16 << 20) + 1]),
+            413,
+            "",
+        ),
+    ];
+    for (method, path, body, expected, needle) in cases {
+        let (status, text) = http(method, addr, &path, body).await;
+        assert_eq!(status, expected, "{method} {path}: {text}");
+        let error: ApiError =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: {text}"));
+        assert!(error.error.contains(needle), "{path}: {}", error.error);
+    }
+    let metrics = http("GET", addr, "/metrics", None).await.1;
+    assert!(
+        metrics.contains("idleshare_units_settled_total 0"),
+        "{metrics}"
+    );
+    let coordinator_view = http("GET", addr, "/v1/coordinator", None).await.1;
+    assert!(
+        coordinator_view.contains("\"credit_rate\""),
+        "{coordinator_view}"
+    );
+    coordinator.shutdown().await;
+}
