@@ -278,6 +278,10 @@ pub enum Bench {
     Yield(YieldBenchArgs),
     /// A paused headless node: its CPU and memory cost while it only watches.
     Overhead(OverheadBenchArgs),
+    /// The sample kernels natively vs in the WebAssembly sandbox (same source, same output).
+    Wasm(WasmBenchArgs),
+    /// pause_now() → a running WebAssembly unit stops executing.
+    Pause(PauseBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -315,4 +319,18 @@ pub struct OverheadBenchArgs {
     /// Seconds to measure the paused node.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct WasmBenchArgs {
+    /// Timed runs of each kernel on each side (the median is compared).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub reps: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseBenchArgs {
+    /// Pauses to time.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub trials: u64,
 }

@@ -2,11 +2,13 @@
 
 mod coordinator_child;
 mod overhead;
+mod pause_bench;
 mod process;
 mod register;
 mod sessions;
 mod sim_session;
 mod stats;
+mod wasm_bench;
 mod yield_bench;
 
 use crate::cli::Bench;
@@ -17,5 +19,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Sessions(args) => sessions::run(args).await,
         Bench::Yield(args) => yield_bench::run(args).await,
         Bench::Overhead(args) => overhead::run(args).await,
+        Bench::Wasm(args) => wasm_bench::run(args).await,
+        Bench::Pause(args) => pause_bench::run(args).await,
     }
 }

@@ -72,6 +72,9 @@ impl Tile {
     }
 
     /// Writes the iteration counts into `out` (at least [`Tile::output_len`] bytes).
+    /// (Never inlined: a native caller compiled at a lower opt-level must still run this
+    /// crate's fully optimised code.)
+    #[inline(never)]
     pub fn render(&self, out: &mut [u8]) {
         let row_len = self.width as usize * 2;
         for (y, row) in out

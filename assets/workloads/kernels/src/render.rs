@@ -52,6 +52,9 @@ impl Frame {
     }
 
     /// Writes the PGM into `out` (at least [`Frame::output_len`] bytes).
+    /// (Never inlined: a native caller compiled at a lower opt-level must still run this
+    /// crate's fully optimised code.)
+    #[inline(never)]
     pub fn render(&self, out: &mut [u8]) {
         let (header, header_len) = self.header();
         out[..header_len].copy_from_slice(&header[..header_len]);

@@ -52,6 +52,9 @@ pub fn digest(data: &[u8]) -> [u8; DIGEST_LEN] {
 }
 
 /// Hashes `seed` `rounds` times.
+/// (Never inlined: a native caller compiled at a lower opt-level must still run this
+/// crate's fully optimised code.)
+#[inline(never)]
 pub fn chain(seed: [u8; DIGEST_LEN], rounds: u64) -> [u8; DIGEST_LEN] {
     let mut current = seed;
     for _ in 0..rounds {
