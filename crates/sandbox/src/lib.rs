@@ -20,6 +20,7 @@ mod limits;
 mod outcome;
 mod run;
 mod ticker;
+mod unit;
 
 use std::path::PathBuf;
 use std::sync::Arc;

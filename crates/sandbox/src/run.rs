@@ -12,14 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use idleshare_protocol::FailureKind;
 use idleshare_protocol::JobLimits;
-use idleshare_protocol::abi::{ALLOC_EXPORT, MEMORY_EXPORT};
-use wasmtime::{Engine, Instance, Module, Store, UpdateDeadline};
+use wasmtime::{Engine, Module};
 
-use crate::limits::UnitLimiter;
-use crate::outcome::{RunOutcome, Step, describe, failure_kind, is_interrupt, unpack_output};
+use crate::outcome::{RunOutcome, Step};
 use crate::ticker::EpochTicker;
+use crate::unit::{Ended, Ending, run_unit};
 
 type UnitFuture = Pin<Box<dyn Future<Output = Ended> + Send>>;
 
@@ -35,18 +33,6 @@ pub struct UnitRun {
 enum RunState {
     Running(UnitFuture),
     Finished(RunOutcome),
-}
-
-/// How the unit's future ended, before the running time is known.
-struct Ended {
-    ending: Ending,
-    fuel: u64,
-}
-
-enum Ending {
-    Output(Vec<u8>),
-    Failed(FailureKind, String),
-    Interrupted,
 }
 
 impl UnitRun {
@@ -128,147 +114,6 @@ impl UnitRun {
                 ran_for: self.running,
                 fuel,
             },
-        }
-    }
-}
-
-/// The unit from start to end, owning its store.
-async fn run_unit(
-    engine: Engine,
-    module: Module,
-    entry: String,
-    input: Vec<u8>,
-    limits: JobLimits,
-    deadline_passed: Arc<AtomicBool>,
-) -> Ended {
-    let mut store = Store::new(&engine, UnitLimiter::new(limits.memory_bytes));
-    store.limiter(|limiter| limiter);
-    store.epoch_deadline_callback(move |_| {
-        if deadline_passed.load(Ordering::Acquire) {
-            Ok(UpdateDeadline::Interrupt)
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
-    });
-    store.set_epoch_deadline(1);
-    let ending = match store.set_fuel(limits.fuel) {
-        Ok(()) => call_entry(&mut store, &module, &entry, &input, limits.output_bytes).await,
-        Err(error) => Ending::Failed(FailureKind::Trap, format!("cannot set fuel: {error}")),
-    };
-    let remaining = store.get_fuel().unwrap_or(0);
-    Ended {
-        ending,
-        fuel: limits.fuel.saturating_sub(remaining),
-    }
-}
-
-async fn call_entry(
-    store: &mut Store<UnitLimiter>,
-    module: &Module,
-    entry: &str,
-    input: &[u8],
-    output_limit: u32,
-) -> Ending {
-    let guest_failure = |store: &Store<UnitLimiter>, error: wasmtime::Error| {
-        if is_interrupt(&error) {
-            Ending::Interrupted
-        } else {
-            let kind = failure_kind(&error, store.data().refused_memory());
-            Ending::Failed(kind, describe(&error))
-        }
-    };
-    let abi = |message: String| Ending::Failed(FailureKind::AbiViolation, message);
-
-    let instance = match instantiate(store, module).await {
-        Ok(instance) => instance,
-        Err(error) => return guest_failure(store, error),
-    };
-    let Some(memory) = instance.get_memory(&mut *store, MEMORY_EXPORT) else {
-        return abi(format!("no memory export {MEMORY_EXPORT:?}"));
-    };
-    let functions = instance
-        .get_typed_func::<i32, i32>(&mut *store, ALLOC_EXPORT)
-        .and_then(|alloc| {
-            Ok((
-                alloc,
-                instance.get_typed_func::<(i32, i32), i64>(&mut *store, entry)?,
-            ))
-        });
-    let (alloc, run) = match functions {
-        Ok(functions) => functions,
-        Err(error) => return Ending::Failed(FailureKind::BadModule, format!("{error}")),
-    };
-    let Ok(input_len) = i32::try_from(input.len()) else {
-        return abi(format!(
-            "input of {} bytes does not fit a 32-bit guest",
-            input.len()
-        ));
-    };
-    let input_ptr = match alloc.call_async(&mut *store, input_len).await {
-        Ok(pointer) => pointer,
-        Err(error) => return guest_failure(store, error),
-    };
-    if memory
-        .write(&mut *store, input_ptr as u32 as usize, input)
-        .is_err()
-    {
-        return abi(format!(
-            "{ALLOC_EXPORT} returned {}, but {input_len} bytes there lie outside memory",
-            input_ptr as u32
-        ));
-    }
-    let packed = match run.call_async(&mut *store, (input_ptr, input_len)).await {
-        Ok(packed) => packed,
-        Err(error) => return guest_failure(store, error),
-    };
-    let (output_ptr, output_len) = unpack_output(packed);
-    if output_len > output_limit {
-        return Ending::Failed(
-            FailureKind::OutputTooLarge,
-            format!("output of {output_len} bytes is over the limit of {output_limit}"),
-        );
-    }
-    let mut output = vec![0; output_len as usize];
-    if memory
-        .read(&*store, output_ptr as usize, &mut output)
-        .is_err()
-    {
-        return abi(format!(
-            "output of {output_len} bytes at {output_ptr} lies outside memory"
-        ));
-    }
-    Ending::Output(output)
-}
-
-/// Instantiates, waiting (a tick at a time) while every pooled slot is taken: a full pool
-/// says nothing about the unit, so it must not fail it.
-async fn instantiate(
-    store: &mut Store<UnitLimiter>,
-    module: &Module,
-) -> wasmtime::Result<Instance> {
-    loop {
-        match Instance::new_async(&mut *store, module, &[]).await {
-            Err(error) if error.is::<wasmtime::PoolConcurrencyLimitError>() => {
-                std::thread::sleep(Duration::from_millis(1));
-                YieldOnce(false).await;
-            }
-            result => return result,
-        }
-    }
-}
-
-/// Returns `Pending` once, so the step ends and the executor may run something else.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            Poll::Pending
         }
     }
 }

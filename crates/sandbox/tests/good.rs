@@ -131,3 +131,34 @@ fn process_cpu_time() -> Duration {
     // utime and stime are fields 14 and 15 of the line, 11 and 12 after the name.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
+
+#[test]
+fn a_unit_waits_for_a_free_instance_slot_instead_of_failing() {
+    let sandbox = idleshare_sandbox::Sandbox::new(idleshare_sandbox::SandboxConfig {
+        max_instances: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let module = load(&sandbox, SPIN);
+    let mut first = sandbox.start(&module, "run", spin_input(50_000_000), JobLimits::default());
+    let mut second = sandbox.start(&module, "run", spin_input(1_000), JobLimits::default());
+    assert_eq!(
+        first.step(),
+        Step::Running,
+        "the first unit holds the only slot"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            second.step(),
+            Step::Running,
+            "the second waits for the slot"
+        );
+    }
+    let first = first.run_to_end();
+    let second = second.run_to_end();
+    assert!(matches!(first, RunOutcome::Output { .. }), "{first:?}");
+    assert_eq!(
+        second,
+        run(&sandbox, SPIN, &spin_input(1_000), JobLimits::default())
+    );
+}
