@@ -278,6 +278,8 @@ pub enum Bench {
     Yield(YieldBenchArgs),
     /// A paused headless node: its CPU and memory cost while it only watches.
     Overhead(OverheadBenchArgs),
+    /// The coordinator's assign → result → validate → credit path with its SQLite store.
+    Coordinator(CoordinatorBenchArgs),
     /// The sample kernels natively vs in the WebAssembly sandbox (same source, same output).
     Wasm(WasmBenchArgs),
     /// pause_now() → a running WebAssembly unit stops executing.
@@ -333,4 +335,17 @@ pub struct PauseBenchArgs {
     /// Pauses to time.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub trials: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CoordinatorBenchArgs {
+    /// Units to settle (replication 2: two results and two receipts each).
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub units: u64,
+    /// Simulated nodes (in-process tasks).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(2..=10_000))]
+    pub nodes: u64,
+    /// Units each node runs at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub slots: u32,
 }

@@ -1,5 +1,6 @@
 //! `idleshare bench NAME`: benchmarks that print readable figures and end with one JSON line.
 
+mod coordinator;
 mod coordinator_child;
 mod overhead;
 mod pause_bench;
@@ -19,6 +20,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Sessions(args) => sessions::run(args).await,
         Bench::Yield(args) => yield_bench::run(args).await,
         Bench::Overhead(args) => overhead::run(args).await,
+        Bench::Coordinator(args) => coordinator::run(args).await,
         Bench::Wasm(args) => wasm_bench::run(args).await,
         Bench::Pause(args) => pause_bench::run(args).await,
     }

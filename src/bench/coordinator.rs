@@ -1,0 +1,373 @@
+//! `idleshare bench coordinator`: the assign → result → validate → credit path through the
+//! coordinator's work engine with its real durable SQLite store, driven by simulated nodes.
+//!
+//! The nodes are tasks in this process that call the engine directly (no QUIC): each asks
+//! for work, answers every assignment honestly as soon as it arrives, waits for the
+//! acknowledgement (the commit), and asks again. Replication 2 with adaptive replication
+//! off, so every unit costs two results and two receipts. The baseline is the same rows
+//! written straight to a fresh store in large transactions: what SQLite alone allows here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ed25519_dalek::SigningKey;
+use idleshare_coordinator::jobs::ops::{Op, Outbound, Settlement};
+use idleshare_coordinator::jobs::{Engine, WorkConfig};
+use idleshare_protocol::api::{Reputation, UnitState};
+use idleshare_protocol::receipt::verify_chain;
+use idleshare_protocol::{
+    ContentId, JobLimits, JobSpec, LeaseId, NodeId, SignedReceipt, UnitId, UnitOutcome, UnitReport,
+};
+use tokio::sync::mpsc;
+
+use super::process::ScratchDir;
+use super::stats::print_json_line;
+use crate::cli::CoordinatorBenchArgs;
+
+/// The run's sizes.
+struct Args {
+    units: usize,
+    nodes: usize,
+    slots: u32,
+}
+
+/// Fuel each simulated unit reports: 1e8, a unit of a few tenths of a second.
+const FUEL: u64 = 100_000_000;
+/// How long the whole run may take before it is called stuck.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+/// Units per transaction in the baseline.
+const BASELINE_BATCH: usize = 1000;
+
+pub async fn run(args: CoordinatorBenchArgs) -> anyhow::Result<()> {
+    let args = Args {
+        units: args.units as usize,
+        nodes: args.nodes as usize,
+        slots: args.slots,
+    };
+    anyhow::ensure!(
+        args.nodes >= 2,
+        "--nodes must be at least 2 (replication 2)"
+    );
+    anyhow::ensure!(
+        args.units > 0 && args.slots > 0,
+        "--units and --slots must be positive"
+    );
+    let scratch = ScratchDir::new("coordinator")?;
+    println!(
+        "bench coordinator: {} units, replication 2, {} simulated nodes x {} slots, SQLite in {}",
+        args.units,
+        args.nodes,
+        args.slots,
+        scratch.path().display()
+    );
+    println!("(nodes are in-process tasks calling the engine: no QUIC, no sandbox)");
+    let config = WorkConfig {
+        adaptive_streak: u64::MAX,
+        ..WorkConfig::default()
+    };
+    let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    let engine = Arc::new(
+        Engine::open_seeded(&scratch.path().join("work.db"), key, config, 1)
+            .context("cannot open the work store")?,
+    );
+    let (ticket, submit_took) = submit(&engine, args.units).await?;
+    println!(
+        "(a) job of {} units accepted and committed in {:.2} s (ticket {ticket})",
+        args.units,
+        submit_took.as_secs_f64()
+    );
+    let run = simulate(&engine, &args).await?;
+    let seconds = run.took.as_secs_f64().max(1e-9);
+    let units_per_s = args.units as f64 / seconds;
+    let receipts_per_s = run.receipts.len() as f64 / seconds;
+    let commits = engine.counters().commits.load(Ordering::Relaxed);
+    println!(
+        "(b) settled and credited {} units in {seconds:.2} s: {units_per_s:.0} units/s, {receipts_per_s:.0} receipts/s, {commits} transactions",
+        args.units
+    );
+    let audit = audit(&engine, &run.receipts, args.units)?;
+    println!("(c) audit: {audit}");
+    let (baseline_units_per_s, rows) = baseline(&scratch, &run.receipts, args.units)?;
+    println!(
+        "(d) baseline, the same {rows} rows straight into a fresh store ({BASELINE_BATCH} units per transaction): {baseline_units_per_s:.0} units/s"
+    );
+    engine.shutdown();
+    print_json_line(&serde_json::json!({
+        "bench": "coordinator",
+        "nodes": args.nodes,
+        "slots": args.slots,
+        "units": args.units,
+        "replication": 2,
+        "transport": "in-process (no QUIC)",
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "units_per_s": units_per_s.round(),
+        "receipts_per_s": receipts_per_s.round(),
+        "transactions": commits,
+        "baseline_units_per_s": baseline_units_per_s.round(),
+        "ratio_to_baseline": ((units_per_s / baseline_units_per_s.max(1e-9)) * 100.0).round() / 100.0,
+        "audit_ok": true,
+    }));
+    Ok(())
+}
+
+fn spec(units: usize) -> JobSpec {
+    JobSpec {
+        module: ContentId::of(b"bench module"),
+        entry: "run".into(),
+        inputs: (0..units as u64)
+            .map(|i| ContentId::of(&i.to_le_bytes()))
+            .collect(),
+        limits: JobLimits::default(),
+        replication: 2,
+    }
+}
+
+async fn submit(engine: &Engine, units: usize) -> anyhow::Result<(u64, Duration)> {
+    let started = Instant::now();
+    let (submitted, ticket) =
+        engine.apply(|book, _, ch| book.submit(spec(units), vec![8; units], 1, ch));
+    submitted?;
+    engine.wait_committed(ticket, RUN_TIMEOUT).await?;
+    Ok((ticket, started.elapsed()))
+}
+
+fn node_id(index: usize) -> NodeId {
+    let mut seed = [7u8; 32];
+    seed[..8].copy_from_slice(&(index as u64).to_le_bytes());
+    NodeId::from(SigningKey::from_bytes(&seed).verifying_key())
+}
+
+/// The honest answer for an input: deterministic, so replicas agree.
+fn honest(lease: LeaseId, input: &ContentId) -> UnitReport {
+    UnitReport {
+        lease,
+        fuel: FUEL,
+        outcome: UnitOutcome::Output {
+            id: ContentId::of(input.as_bytes()),
+            len: 32,
+        },
+    }
+}
+
+struct Run {
+    took: Duration,
+    receipts: Vec<SignedReceipt>,
+}
+
+async fn simulate(engine: &Arc<Engine>, args: &Args) -> anyhow::Result<Run> {
+    let mut inboxes = HashMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let started = Instant::now();
+    for index in 0..args.nodes {
+        let node = node_id(index);
+        let (tx, rx) = mpsc::unbounded_channel();
+        inboxes.insert(node, tx);
+        tasks.spawn(simulated_node(engine.clone(), node, args.slots, rx));
+    }
+    let router = tokio::spawn(route(engine.clone(), inboxes));
+    let target = args.units as u64;
+    let waited = tokio::time::timeout(RUN_TIMEOUT, async {
+        let mut commits = engine.subscribe();
+        while engine.counters().units_settled.load(Ordering::Relaxed) < target {
+            let _ = commits.changed().await;
+        }
+        // The last receipts go out with the last commit.
+        engine
+            .wait_committed(engine.apply(|_, _, _| ()).1, RUN_TIMEOUT)
+            .await
+    })
+    .await;
+    let took = started.elapsed();
+    waited.context("the run did not finish in time")??;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    router.abort();
+    let mut receipts = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        receipts.extend(joined.context("simulated node")??);
+    }
+    Ok(Run { took, receipts })
+}
+
+/// Sends committed messages to the simulated nodes, in commit order.
+async fn route(engine: Arc<Engine>, inboxes: HashMap<NodeId, mpsc::UnboundedSender<Outbound>>) {
+    let mut commits = engine.subscribe();
+    loop {
+        let out = engine.take_committed_outbound();
+        if out.is_empty() {
+            if commits.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        for message in out {
+            if let Some(inbox) = inboxes.get(&message.node()) {
+                let _ = inbox.send(message);
+            }
+        }
+    }
+}
+
+/// One node: connects, contributes, answers each assignment and asks for more; returns its
+/// receipts once its inbox closes.
+async fn simulated_node(
+    engine: Arc<Engine>,
+    node: NodeId,
+    slots: u32,
+    mut inbox: mpsc::UnboundedReceiver<Outbound>,
+) -> anyhow::Result<Vec<SignedReceipt>> {
+    engine.apply(|book, rng, ch| {
+        book.node_connected(node, 2, rng, ch);
+        book.node_activity(node, true, 2, rng, ch);
+        book.want_work(node, slots, 2, rng, ch);
+    });
+    let free = Arc::new(AtomicU32::new(slots));
+    let mut receipts = Vec::new();
+    while let Some(message) = inbox.recv().await {
+        match message {
+            Outbound::Assign { assignment, .. } => {
+                free.fetch_sub(1, Ordering::Relaxed);
+                let (engine, free) = (engine.clone(), free.clone());
+                tokio::spawn(async move {
+                    let report = honest(assignment.lease, &assignment.input);
+                    let (outcome, ticket) =
+                        engine.apply(|book, rng, ch| book.report(node, &report, 3, rng, ch));
+                    if outcome.is_ok() && engine.wait_committed(ticket, RUN_TIMEOUT).await.is_ok() {
+                        let slots = free.fetch_add(1, Ordering::Relaxed) + 1;
+                        engine.apply(|book, rng, ch| book.want_work(node, slots, 4, rng, ch));
+                    }
+                });
+            }
+            Outbound::Receipt { receipt, .. } => receipts.push(*receipt),
+            Outbound::Revoke { .. } => {}
+        }
+    }
+    Ok(receipts)
+}
+
+/// Ledger total = sum of receipts (memory and disk), every chain verifies, and every unit
+/// was credited exactly twice, to two different nodes.
+fn audit(engine: &Engine, receipts: &[SignedReceipt], units: usize) -> anyhow::Result<String> {
+    let summary = engine.read(|book| book.ledger().summary());
+    let (disk_total, disk_count) = engine.store().receipt_totals()?;
+    let received: u64 = receipts.iter().map(|r| r.receipt.amount.0).sum();
+    anyhow::ensure!(
+        summary.total.0 == disk_total && disk_total == received,
+        "ledger {} / store {disk_total} / receipts {received} differ",
+        summary.total.0
+    );
+    anyhow::ensure!(
+        disk_count == 2 * units as u64 && receipts.len() == 2 * units,
+        "{disk_count} stored and {} delivered receipts for {units} units",
+        receipts.len()
+    );
+    let mut per_node: HashMap<NodeId, Vec<&SignedReceipt>> = HashMap::new();
+    let mut per_unit: HashMap<UnitId, Vec<NodeId>> = HashMap::new();
+    for receipt in receipts {
+        per_node
+            .entry(receipt.receipt.node)
+            .or_default()
+            .push(receipt);
+        per_unit
+            .entry(receipt.receipt.unit)
+            .or_default()
+            .push(receipt.receipt.node);
+    }
+    for (node, chain) in &per_node {
+        verify_chain(chain.iter().copied(), &engine.issuer(), node)
+            .with_context(|| format!("chain of {}", node.short()))?;
+    }
+    let twice = per_unit.values().all(|n| n.len() == 2 && n[0] != n[1]);
+    anyhow::ensure!(
+        per_unit.len() == units && twice,
+        "a unit was not credited exactly twice"
+    );
+    let done = engine.read(|book| book.job_status(idleshare_protocol::JobId(1)));
+    let done = done.map_or(0, |s| s.units.done);
+    anyhow::ensure!(done == units as u64, "{done} of {units} units done");
+    Ok(format!(
+        "ok: ledger total {} tokens = sum of {} receipts (in memory, on disk, as delivered); {} chains verify; every unit credited once to each of its 2 nodes",
+        summary.total,
+        receipts.len(),
+        per_node.len()
+    ))
+}
+
+/// Writes the run's rows (2 leases, 2 results, the settlement, 2 reputations, 2 receipts
+/// per unit) straight into a fresh store; returns units/s and the row count.
+fn baseline(
+    scratch: &ScratchDir,
+    receipts: &[SignedReceipt],
+    units: usize,
+) -> anyhow::Result<(f64, usize)> {
+    let store =
+        idleshare_coordinator::jobs::store::WorkStore::open(&scratch.path().join("baseline.db"))?;
+    let mut by_unit: HashMap<UnitId, Vec<&SignedReceipt>> = HashMap::new();
+    for receipt in receipts {
+        by_unit
+            .entry(receipt.receipt.unit)
+            .or_default()
+            .push(receipt);
+    }
+    store.write(&[Op::Job {
+        id: idleshare_protocol::JobId(1),
+        spec: spec(units),
+        submitted_at_ms: 1,
+        first_unit: UnitId(1),
+        input_lens: vec![8; units],
+    }])?;
+    let mut rows = 0;
+    let started = Instant::now();
+    let mut batch = Vec::new();
+    for unit in 1..=units as u64 {
+        let unit_id = UnitId(unit);
+        for (replica, receipt) in by_unit.get(&unit_id).into_iter().flatten().enumerate() {
+            let node = receipt.receipt.node;
+            let lease = LeaseId(unit * 2 + replica as u64);
+            let report = honest(lease, &ContentId::of(&unit.to_le_bytes()));
+            batch.push(Op::Lease {
+                id: lease,
+                unit: unit_id,
+                node,
+                issued_at_ms: 1,
+            });
+            batch.push(Op::Result {
+                lease,
+                unit: unit_id,
+                node,
+                report,
+                received_at_ms: 1,
+            });
+            let reputation = Reputation {
+                consecutive_valid: unit,
+                valid: unit,
+                invalid: 0,
+            };
+            batch.push(Op::Reputation { node, reputation });
+            batch.push(Op::Receipt(Box::new((*receipt).clone())));
+        }
+        let settlement = Settlement {
+            output: Some(ContentId::of(b"x")),
+            fuel: FUEL,
+            ..Settlement::default()
+        };
+        batch.push(Op::Settle {
+            unit: unit_id,
+            state: UnitState::Done,
+            settlement,
+            valid: vec![],
+            invalid: vec![],
+        });
+        if unit as usize % BASELINE_BATCH == 0 || unit as usize == units {
+            rows += batch.len();
+            store.write(&batch)?;
+            batch.clear();
+        }
+    }
+    Ok((
+        units as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        rows,
+    ))
+}
