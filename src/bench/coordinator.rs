@@ -360,7 +360,7 @@ fn baseline(
             valid: vec![],
             invalid: vec![],
         });
-        if unit as usize % BASELINE_BATCH == 0 || unit as usize == units {
+        if (unit as usize).is_multiple_of(BASELINE_BATCH) || unit as usize == units {
             rows += batch.len();
             store.write(&batch)?;
             batch.clear();

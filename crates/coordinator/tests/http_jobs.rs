@@ -9,6 +9,9 @@ use idleshare_protocol::api::{
     ApiError, BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary,
 };
 
+/// Method, path, body, expected status, words the error must contain.
+type ErrorCase = (&'static str, String, Option<Vec<u8>>, u16, &'static str);
+
 const MODULE: &str = r#"(module (memory (export "memory") 1)
   (func (export "idleshare_alloc") (param i32) (result i32) i32.const 1024)
   (func (export "run") (param i32 i32) (result i64)
@@ -108,7 +111,7 @@ async fn blobs_jobs_and_the_ledger_over_http_with_clear_errors() {
 
     // Errors: JSON bodies naming the problem, with the right status.
     let missing = ContentId::of(b"never uploaded");
-    let cases: Vec<(&str, String, Option<Vec<u8>>, u16, &str)> = vec![
+    let cases: Vec<ErrorCase> = vec![
         (
             "POST",
             "/v1/jobs".into(),

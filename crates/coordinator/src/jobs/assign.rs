@@ -26,8 +26,9 @@ pub enum LeaseError {
 }
 
 impl Book {
-    /// A node's session began. Leases it still runs belonged to an older session: they
-    /// lapse (re-issued; a late result still counts).
+    /// A node's session began: no work until a heartbeat says it contributes and it asks.
+    /// Leases it still runs belonged to an older session: they lapse (re-issued; a late
+    /// result still counts).
     pub fn node_connected(
         &mut self,
         node: NodeId,
@@ -38,6 +39,7 @@ impl Book {
         self.release_running(node);
         let work = self.node_mut(node);
         work.connected = true;
+        work.contributing = false;
         work.slots = 0;
         self.update_hungry(node);
         self.dispatch(now_ms, rng, ch);
