@@ -39,6 +39,12 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             current.node_id, current.key_storage
         );
     }
+    // Demo jobs, so the local node has work to earn from.
+    let demo_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let demo = coordinator.http_addr().map(|http| {
+        let stop = demo_stop.clone();
+        std::thread::spawn(move || super::demo_jobs::feed(http, stop))
+    });
     let stop_after = async {
         match args.seconds {
             Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
@@ -49,6 +55,10 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         _ = super::node::print_status_changes(node.status(), "devnet: node") => {}
         _ = super::stop_requested() => {}
         _ = stop_after => {}
+    }
+    demo_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(demo) = demo {
+        let _ = tokio::task::spawn_blocking(move || demo.join()).await;
     }
     node.stop().await;
     coordinator.shutdown().await;

@@ -1,6 +1,7 @@
 //! Dispatch of each subcommand to its library calls.
 
 mod coordinator;
+mod demo_jobs;
 mod devnet;
 mod job;
 mod node;

@@ -92,6 +92,10 @@ impl Session {
                     unacked.sent(seq, Instant::now());
                     work.update_wanted(&mut self.send, &current).await?;
                 }
+                _ = sleep_until_opt(work.want_due()) => {
+                    let current = activity.borrow().clone();
+                    work.update_wanted(&mut self.send, &current).await?;
+                }
                 Some(event) = work.next_event() => {
                     work.on_event(event, &mut self.send, status).await?;
                     let current = activity.borrow().clone();

@@ -2,6 +2,7 @@
 //! upload results, give leases back, and store receipts in the wallet.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use idleshare_protocol::{CoordinatorMessage, NodeActivity, NodeMessage, SignedReceipt};
 use idleshare_transport::send_frame;
@@ -29,17 +30,31 @@ pub(super) struct WorkLink<'a> {
     wallet: Option<Arc<Wallet>>,
     issuer: NodeId,
     connection: Connection,
-    wanted_sent: Option<u32>,
+    /// The free slots the coordinator believes we have: what we last said, minus what it
+    /// assigned since.
+    coordinator_view: Option<u32>,
+    /// When `WantWork` was last sent, and whether a newer count waits for the gap to pass.
+    last_want: Option<Instant>,
+    want_deferred: bool,
     /// The sequence number last asked for after a gap, so a burst of out-of-order receipts
     /// asks once.
     resync_from: Option<u64>,
 }
 
-/// Units wanted now: the policy's cores minus leases held, nothing while paused.
+/// Shortest gap between two `WantWork` frames: the coordinator limits frames per second,
+/// and a node finishing many small units must stay well inside that limit.
+const WANT_WORK_GAP: Duration = Duration::from_millis(100);
+/// Units held beyond the cores: one waits ready while the others run, so a core never idles
+/// while the next unit's input is fetched.
+const PREFETCH: u32 = 1;
+
+/// Units wanted now: the policy's cores (plus one ready to go) minus leases held; nothing
+/// while paused.
 fn wanted(activity: &NodeActivity, held: u32) -> u32 {
     activity
         .budget()
-        .map_or(0, |budget| budget.cores.saturating_sub(held))
+        .filter(|budget| budget.cores > 0)
+        .map_or(0, |budget| (budget.cores + PREFETCH).saturating_sub(held))
 }
 
 impl<'a> WorkLink<'a> {
@@ -54,7 +69,9 @@ impl<'a> WorkLink<'a> {
             wallet,
             issuer,
             connection,
-            wanted_sent: None,
+            coordinator_view: None,
+            last_want: None,
+            want_deferred: false,
             resync_from: None,
         }
     }
@@ -87,7 +104,8 @@ impl<'a> WorkLink<'a> {
         self.update_wanted(send, activity).await
     }
 
-    /// Sends `WantWork` when the number changed.
+    /// Sends `WantWork` when our free slots differ from the coordinator's view, at most once
+    /// per [`WANT_WORK_GAP`] (a later call, or [`Self::want_due`], sends the deferred count).
     pub(super) async fn update_wanted(
         &mut self,
         send: &mut SendStream,
@@ -97,11 +115,30 @@ impl<'a> WorkLink<'a> {
             return Ok(());
         };
         let slots = wanted(activity, parts.runner.held());
-        if self.wanted_sent != Some(slots) {
-            send_frame(send, &NodeMessage::WantWork { slots }).await?;
-            self.wanted_sent = Some(slots);
+        if self.coordinator_view == Some(slots) {
+            self.want_deferred = false;
+            return Ok(());
         }
+        if self
+            .last_want
+            .is_some_and(|at| at.elapsed() < WANT_WORK_GAP)
+        {
+            self.want_deferred = true;
+            return Ok(());
+        }
+        send_frame(send, &NodeMessage::WantWork { slots }).await?;
+        self.coordinator_view = Some(slots);
+        self.last_want = Some(Instant::now());
+        self.want_deferred = false;
         Ok(())
+    }
+
+    /// When a deferred `WantWork` may go out.
+    pub(super) fn want_due(&self) -> Option<Instant> {
+        self.want_deferred.then(|| {
+            self.last_want
+                .map_or_else(Instant::now, |at| at + WANT_WORK_GAP)
+        })
     }
 
     /// The next event from running units (never resolves without a runner).
@@ -269,8 +306,8 @@ mod tests {
                 ..Budget::default()
             },
         };
-        assert_eq!(wanted(&contributing, 0), 2);
-        assert_eq!(wanted(&contributing, 1), 1);
+        assert_eq!(wanted(&contributing, 0), 3);
+        assert_eq!(wanted(&contributing, 2), 1);
         assert_eq!(wanted(&contributing, 5), 0);
         assert_eq!(
             wanted(
