@@ -103,6 +103,36 @@ impl Registry {
         record.clone()
     }
 
+    /// The record a registration would produce, without changing the registry (so it can
+    /// be stored before anyone sees the node online).
+    pub fn registration(
+        &self,
+        id: NodeId,
+        capabilities: Capabilities,
+        remote_addr: String,
+        now_ms: u64,
+    ) -> NodeRecord {
+        let first_seen_ms = self.nodes.get(&id).map_or(now_ms, |r| r.first_seen_ms);
+        NodeRecord {
+            id,
+            capabilities,
+            first_seen_ms,
+            last_seen_ms: now_ms,
+            state: NodeState::Online,
+            activity: self
+                .nodes
+                .get(&id)
+                .map_or(NodeActivity::Starting, |r| r.activity.clone()),
+            remote_addr,
+        }
+    }
+
+    /// Puts a stored registration in place (see [`Registry::registration`]).
+    pub fn insert(&mut self, record: NodeRecord) {
+        self.dirty.insert(record.id);
+        self.nodes.insert(record.id, record);
+    }
+
     /// Records a heartbeat from a registered node; unknown ids are ignored.
     pub fn heartbeat(&mut self, id: &NodeId, activity: &NodeActivity, now_ms: u64) {
         if let Some(record) = self.nodes.get_mut(id) {
@@ -207,6 +237,18 @@ mod tests {
         assert_eq!(again.last_seen_ms, 500);
         assert_eq!(again.capabilities, caps);
         assert_eq!(again.remote_addr, "b:2");
+    }
+
+    #[test]
+    fn a_registration_is_only_shown_once_inserted_and_keeps_first_seen() {
+        let mut registry = Registry::default();
+        registry.register(id(1), Capabilities::default(), "a:1".into(), 100);
+        let pending = registry.registration(id(1), Capabilities::default(), "b:2".into(), 500);
+        let fresh = registry.registration(id(2), Capabilities::default(), "c:3".into(), 600);
+        assert_eq!((pending.first_seen_ms, fresh.first_seen_ms), (100, 600));
+        assert_eq!(registry.records().len(), 1, "nothing shown before insert");
+        registry.insert(fresh);
+        assert_eq!(registry.counts(), (2, 0));
     }
 
     #[test]

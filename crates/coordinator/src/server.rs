@@ -77,14 +77,15 @@ impl Shared {
         remote: SocketAddr,
         connection: &Connection,
     ) -> Result<NodeRecord, StoreError> {
-        let record = lock(&self.registry).register(id, capabilities, remote.to_string(), unix_ms());
+        // Stored first, shown second: a node seen online in the registry is on disk, so a
+        // coordinator killed right after keeps its entry (first_seen included).
+        let record =
+            lock(&self.registry).registration(id, capabilities, remote.to_string(), unix_ms());
         let store = self.store.clone();
         let saved = record.clone();
         let write = tokio::task::spawn_blocking(move || store.save_nodes(&[saved])).await;
-        if let Err(e) = write.unwrap_or_else(|e| Err(StoreError::Task(e.to_string()))) {
-            lock(&self.registry).go_offline(&id);
-            return Err(e);
-        }
+        write.unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))?;
+        lock(&self.registry).insert(record.clone());
         if let Some(old) = lock(&self.live).insert(id, connection.clone())
             && old.stable_id() != connection.stable_id()
         {
