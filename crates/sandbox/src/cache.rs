@@ -64,8 +64,12 @@ impl ModuleCache {
     pub(crate) fn store(&self, id: ContentId, module: &Module) -> io::Result<()> {
         let artefact = module.serialize().map_err(io::Error::other)?;
         let path = self.path_of(id);
+        // Unique per process and per write: two units of one module may finish compiling
+        // at the same moment.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let temporary = self.dir.join(format!(
-            ".{id}-{}.{}.tmp",
+            ".{id}-{}.{}-{write}.tmp",
             self.engine_hash,
             std::process::id()
         ));

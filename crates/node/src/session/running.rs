@@ -63,8 +63,9 @@ impl Session {
                 _ = ticker.tick(), if unacked.is_empty() => {
                     seq += 1;
                     let current = activity.borrow_and_update().clone();
-                    self.send_heartbeat(seq, current).await?;
+                    self.send_heartbeat(seq, current.clone()).await?;
                     unacked.sent(seq, Instant::now());
+                    work.refresh_wanted(&mut self.send, &current).await?;
                 }
                 _ = sleep_until_opt(deadline) => return Err(SessionError::HeartbeatTimeout(ack_deadline)),
                 _ = sleep_until_opt(bandwidth_due) => {

@@ -123,14 +123,27 @@ impl<'a> WorkLink<'a> {
             .last_want
             .is_some_and(|at| at.elapsed() < WANT_WORK_GAP)
         {
+            tracing::debug!("deferring a request for {slots} unit(s)");
             self.want_deferred = true;
             return Ok(());
         }
+        tracing::debug!("asking for {slots} unit(s)");
         send_frame(send, &NodeMessage::WantWork { slots }).await?;
         self.coordinator_view = Some(slots);
         self.last_want = Some(Instant::now());
         self.want_deferred = false;
         Ok(())
+    }
+
+    /// Says our free slots again even if unchanged (with each heartbeat), so a count the
+    /// coordinator lost (a race with a registration, a dropped frame) heals within a beat.
+    pub(super) async fn refresh_wanted(
+        &mut self,
+        send: &mut SendStream,
+        activity: &NodeActivity,
+    ) -> Result<(), SessionError> {
+        self.coordinator_view = None;
+        self.update_wanted(send, activity).await
     }
 
     /// When a deferred `WantWork` may go out.
@@ -178,7 +191,10 @@ impl<'a> WorkLink<'a> {
             WorkEvent::Uploaded {
                 lease,
                 outcome: Ok(()),
-            } => runner.release(lease, true),
+            } => {
+                tracing::debug!("{lease}: result stored by the coordinator");
+                runner.release(lease, true);
+            }
             WorkEvent::Uploaded {
                 lease,
                 outcome: Err((TransferError::Refused(message), ..)),
@@ -231,6 +247,8 @@ impl<'a> WorkLink<'a> {
                 parts
                     .runner
                     .assign((**assignment).clone(), self.connection.clone());
+                // The coordinator counts one slot fewer for each assignment.
+                self.coordinator_view = self.coordinator_view.map(|view| view.saturating_sub(1));
                 let stats = parts.runner.stats();
                 status.send_modify(|s| s.work = stats);
             }
