@@ -75,6 +75,12 @@ fn assert_paid_exactly_once(
     let mut balances = HashMap::new();
     let mut wallet_total = 0;
     for mut node in nodes {
+        // Receipts are pushed after the ledger commits them: wait for the last to arrive.
+        let account = ledger["accounts"].as_array().unwrap().iter().find(|a| a["node"] == node.id.as_str());
+        let due = account.map_or(0, |a| a["receipts"].as_u64().unwrap());
+        wait_until(Duration::from_secs(20), "receipts delivered", || {
+            (node_status(&node.data)["status"]["earnings"]["receipts"].as_u64() >= Some(due)).then_some(())
+        });
         node.process.terminate();
         let (balance, receipts) = verified_wallet(&node.data);
         let units: HashSet<u64> = receipts
@@ -232,8 +238,9 @@ fn a_node_killed_mid_unit_has_its_unit_reissued_and_completed() {
     let status = wait_finished(&coordinator, job, Duration::from_secs(240));
     assert_eq!(status["units"]["done"], 4, "{status}");
     assert_outputs_match(&coordinator, job, SLOW_UNIT);
-    let reissued = coordinator.metric("idleshare_leases_reissued_total");
-    assert!(reissued >= 1, "no lease was re-issued");
+    // 4 units × 2 replicas need 8 leases; the killed node's unit needed one more.
+    let leases = coordinator.metric("idleshare_units_assigned_total");
+    assert!(leases > 8, "no lease was re-issued ({leases} leases)");
 }
 
 #[test]

@@ -97,6 +97,7 @@ fn state_changed(written: &NodeStatus, current: &NodeStatus) -> bool {
         || written.activity != current.activity
         || written.last_error != current.last_error
         || written.bandwidth != current.bandwidth
+        || written.work.held != current.work.held
 }
 
 /// Mirrors `status` into the data directory until aborted or the sender is dropped.

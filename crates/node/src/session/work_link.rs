@@ -206,10 +206,16 @@ impl<'a> WorkLink<'a> {
                 lease,
                 outcome: Err((error, report, output)),
             } => {
-                tracing::warn!(
-                    "upload of {lease} failed ({error}); keeping it for the next session"
-                );
-                runner.keep_for_later(report, output);
+                if self.connection.close_reason().is_none() {
+                    // It went out on an older connection; this session's is alive.
+                    tracing::info!("upload of {lease} failed ({error}); sending it again");
+                    runner.upload(report, output, self.connection.clone());
+                } else {
+                    tracing::warn!(
+                        "upload of {lease} failed ({error}); keeping it for the next session"
+                    );
+                    runner.keep_for_later(report, output);
+                }
             }
         }
         let stats = runner.stats();
