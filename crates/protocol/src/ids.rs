@@ -12,9 +12,32 @@ use serde::{Deserialize, Serialize};
 /// Length of an ed25519 public key in bytes.
 pub const KEY_LEN: usize = 32;
 
-/// A node's (or coordinator's) identity: its ed25519 public key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A node's (or coordinator's) identity: its ed25519 public key. Base32 text in JSON, 32 raw
+/// bytes in postcard.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId([u8; KEY_LEN]);
+
+impl Serialize for NodeId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            self.0.serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            text.parse().map_err(serde::de::Error::custom)
+        } else {
+            let bytes = <[u8; KEY_LEN]>::deserialize(deserializer)?;
+            NodeId::from_bytes(bytes).map_err(serde::de::Error::custom)
+        }
+    }
+}
 
 /// Why a string or byte slice is not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
