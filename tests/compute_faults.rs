@@ -58,14 +58,16 @@ fn hostile_modules_fail_clearly_within_budget_while_the_node_keeps_working() {
     wait_online(&coordinator, &node.id, Duration::from_secs(30));
     let inputs = write_spin_inputs(dir.path(), "inputs", 2, 10);
 
-    // Refused before anything runs, by the CLI and by the coordinator alike.
+    // Refused before anything is uploaded: the CLI checks the ABI first (the coordinator's
+    // own check answers 422 the same way: crates/coordinator/tests/http_jobs.rs).
     let malformed = dir.path().join("malformed.wasm");
     std::fs::write(&malformed, b"\0asm\x01\0\0\0\x01\xff\xff").unwrap();
     let importing = write_module(
         dir.path(),
         "importing",
-        &module_with(
-            r#"(import "env" "now" (func $now (result i64))) (func (export "run") (param i32 i32) (result i64) call $now)"#,
+        &format!(
+            r#"(module (import "env" "now" (func $now (result i64))) (memory (export "memory") 1) {ALLOC}
+               (func (export "run") (param i32 i32) (result i64) call $now))"#
         ),
     );
     for (module, expected) in [
@@ -149,9 +151,15 @@ fn a_unit_paused_mid_run_resumes_to_the_same_output() {
     let node = start_worker(&coordinator, &data, &[]);
     wait_online(&coordinator, &node.id, Duration::from_secs(30));
     let module = write_module(dir.path(), "spin", SPIN_WAT);
-    let iterations = 600_000_000;
+    // Several seconds of work (about 17 fuel per iteration).
+    let iterations = 1_500_000_000;
     let inputs = write_spin_inputs(dir.path(), "inputs", 1, iterations);
-    let job = submit(&coordinator, &module, &inputs, &["--replication", "1"]);
+    let job = submit(
+        &coordinator,
+        &module,
+        &inputs,
+        &["--replication", "1", "--fuel", "100000000000"],
+    );
     wait_until(Duration::from_secs(30), "the unit running", || {
         (node_status(&data)["status"]["work"]["held"] == 1).then_some(())
     });
