@@ -56,6 +56,12 @@ pub struct CoordinatorArgs {
     /// Most QUIC connections open at once.
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
+    /// How long a node may hold a unit before it goes to another node, in seconds.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub lease_secs: u64,
+    /// Micro-tokens paid per million units of validated fuel (published in /v1/coordinator).
+    #[arg(long, default_value_t = 1000)]
+    pub credit_rate: u64,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,8 @@ pub async fn run(args: CoordinatorArgs) -> anyhow::Result<()> {
     config.public_host = args.public_host;
     config.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
     config.max_connections = args.max_connections;
+    config.work.lease_ms = args.lease_secs * 1000;
+    config.work.credit_rate.micro_tokens_per_megafuel = args.credit_rate;
     let data_dir = config.data_dir.clone();
     let coordinator = Coordinator::start(config)
         .await
