@@ -228,7 +228,11 @@ async fn simulated_node(
     while let Some(message) = inbox.recv().await {
         match message {
             Outbound::Assign { assignment, .. } => {
-                free.fetch_sub(1, Ordering::Relaxed);
+                // "Want n" replaces the count, so two quick finishes can earn one extra
+                // assignment: never let the count wrap below zero.
+                let _ = free.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |f| {
+                    Some(f.saturating_sub(1))
+                });
                 let (engine, free) = (engine.clone(), free.clone());
                 tokio::spawn(async move {
                     let report = honest(assignment.lease, &assignment.input);
