@@ -1,14 +1,16 @@
 //! `idleshare devnet`, the README's main job: an embedded coordinator and a node register
-//! in one process, and the process stops cleanly.
+//! in one process, the node runs the demo jobs and earns receipts that verify, and the
+//! process stops cleanly.
 
 mod support;
 
 use std::time::Duration;
 
 use support::Process;
+use support::compute::cli_ok;
 
 #[test]
-fn devnet_registers_its_node_and_stops_cleanly() {
+fn devnet_registers_its_node_earns_tokens_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let mut devnet = Process::start(
@@ -19,14 +21,27 @@ fn devnet_registers_its_node_and_stops_cleanly() {
             "--http",
             "127.0.0.1:0",
             "--seconds",
-            "2",
+            "120",
         ],
         &[],
     );
     devnet.wait_for_line("devnet: coordinator ", Duration::from_secs(20));
     devnet.wait_for_line("devnet: node: registered with", Duration::from_secs(20));
-    devnet.wait_for_line("devnet: stopped", Duration::from_secs(20));
-    let status = devnet.child.wait().unwrap();
+    devnet.wait_for_line("devnet: submitted demo job-1", Duration::from_secs(20));
+    devnet.wait_for_line("devnet: node: balance ", Duration::from_secs(60));
+    let status = devnet.terminate();
     assert!(status.success(), "{}", devnet.output());
+    assert!(
+        devnet.output().contains("devnet: stopped"),
+        "{}",
+        devnet.output()
+    );
     assert!(dir.path().join("coordinator/coordinator.db").exists());
+
+    let node = dir.path().join("node");
+    let verified = cli_ok(
+        &["wallet", "verify", "--data", node.to_str().unwrap()],
+        Duration::from_secs(20),
+    );
+    assert!(verified.starts_with("verified "), "{verified}");
 }
