@@ -76,10 +76,15 @@ fn assert_paid_exactly_once(
     let mut wallet_total = 0;
     for mut node in nodes {
         // Receipts are pushed after the ledger commits them: wait for the last to arrive.
-        let account = ledger["accounts"].as_array().unwrap().iter().find(|a| a["node"] == node.id.as_str());
+        let account = ledger["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["node"] == node.id.as_str());
         let due = account.map_or(0, |a| a["receipts"].as_u64().unwrap());
         wait_until(Duration::from_secs(20), "receipts delivered", || {
-            (node_status(&node.data)["status"]["earnings"]["receipts"].as_u64() >= Some(due)).then_some(())
+            (node_status(&node.data)["status"]["earnings"]["receipts"].as_u64() >= Some(due))
+                .then_some(())
         });
         node.process.terminate();
         let (balance, receipts) = verified_wallet(&node.data);
