@@ -8,6 +8,7 @@
 //! - `running`: heartbeats, capability updates, the bandwidth test, goodbye.
 
 mod handshake;
+mod receipts;
 mod running;
 mod work_link;
 

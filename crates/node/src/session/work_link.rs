@@ -4,19 +4,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use idleshare_protocol::{CoordinatorMessage, NodeActivity, NodeMessage, SignedReceipt};
+use idleshare_protocol::{CoordinatorMessage, NodeActivity, NodeId, NodeMessage};
 use idleshare_transport::send_frame;
 use quinn::{Connection, SendStream};
 use tokio::sync::{mpsc, watch};
 
 use super::SessionError;
-use crate::status::{Earnings, NodeStatus};
-use crate::wallet::{Accepted, Wallet, WalletError};
+use super::receipts::ReceiptSink;
+use crate::status::NodeStatus;
+use crate::wallet::Wallet;
 use crate::work::report::Settled;
 use crate::work::transfer::TransferError;
 use crate::work::{WorkEvent, WorkRunner};
-use idleshare_protocol::NodeId;
-use idleshare_protocol::ReceiptError;
 
 /// What a node brings to work, kept across sessions.
 pub(crate) struct WorkParts {
@@ -27,8 +26,7 @@ pub(crate) struct WorkParts {
 /// Per-session state of the work exchange.
 pub(super) struct WorkLink<'a> {
     parts: Option<&'a mut WorkParts>,
-    wallet: Option<Arc<Wallet>>,
-    issuer: NodeId,
+    receipts: ReceiptSink,
     connection: Connection,
     /// The free slots the coordinator believes we have: what we last said, minus what it
     /// assigned since.
@@ -36,9 +34,6 @@ pub(super) struct WorkLink<'a> {
     /// When `WantWork` was last sent, and whether a newer count waits for the gap to pass.
     last_want: Option<Instant>,
     want_deferred: bool,
-    /// The sequence number last asked for after a gap, so a burst of out-of-order receipts
-    /// asks once.
-    resync_from: Option<u64>,
 }
 
 /// Shortest gap between two `WantWork` frames: the coordinator limits frames per second,
@@ -66,13 +61,11 @@ impl<'a> WorkLink<'a> {
     ) -> Self {
         Self {
             parts,
-            wallet,
-            issuer,
+            receipts: ReceiptSink::new(wallet, issuer),
             connection,
             coordinator_view: None,
             last_want: None,
             want_deferred: false,
-            resync_from: None,
         }
     }
 
@@ -83,19 +76,7 @@ impl<'a> WorkLink<'a> {
         send: &mut SendStream,
         activity: &NodeActivity,
     ) -> Result<(), SessionError> {
-        if let Some(wallet) = self.wallet.clone() {
-            let issuer = self.issuer;
-            let tip = tokio::task::spawn_blocking(move || wallet.tip(&issuer)).await;
-            let from_seq = match tip {
-                Ok(Ok(tip)) => tip.seq + 1,
-                Ok(Err(e)) => {
-                    tracing::error!("wallet: {e}");
-                    1
-                }
-                Err(_) => 1,
-            };
-            send_frame(send, &NodeMessage::SyncReceipts { from_seq }).await?;
-        }
+        self.receipts.sync(send).await?;
         if let Some(parts) = &self.parts {
             for (report, output) in parts.runner.take_pending_uploads() {
                 parts.runner.upload(report, output, self.connection.clone());
@@ -264,54 +245,11 @@ impl<'a> WorkLink<'a> {
                 }
             }
             CoordinatorMessage::Receipt(receipt) => {
-                self.store_receipt(receipt, send, status).await?
+                self.receipts.store(receipt, send, status).await?
             }
             _ => return Ok(false),
         }
         Ok(true)
-    }
-
-    async fn store_receipt(
-        &mut self,
-        receipt: &SignedReceipt,
-        send: &mut SendStream,
-        status: &watch::Sender<NodeStatus>,
-    ) -> Result<(), SessionError> {
-        let Some(wallet) = self.wallet.clone() else {
-            return Ok(());
-        };
-        let (issuer, receipt) = (self.issuer, receipt.clone());
-        let stored = tokio::task::spawn_blocking(move || {
-            let accepted = wallet.accept(&receipt, &issuer)?;
-            Ok::<_, WalletError>((accepted, wallet.balance()?))
-        })
-        .await;
-        match stored {
-            Ok(Ok((Accepted::Stored(tip), balance))) => {
-                self.resync_from = None;
-                status.send_modify(|s| {
-                    s.earnings = Earnings {
-                        balance,
-                        receipts: tip.seq,
-                        last_receipt_ms: Some(super::unix_ms()),
-                    };
-                });
-            }
-            Ok(Ok((Accepted::Duplicate, _))) => {}
-            Ok(Err(WalletError::Receipt(ReceiptError::OutOfSequence { expected, found })))
-                if found > expected =>
-            {
-                // A receipt went missing (sent while we were away): ask for the rest again.
-                if self.resync_from == Some(expected) {
-                    return Ok(());
-                }
-                self.resync_from = Some(expected);
-                send_frame(send, &NodeMessage::SyncReceipts { from_seq: expected }).await?;
-            }
-            Ok(Err(error)) => tracing::error!("refused a receipt from the coordinator: {error}"),
-            Err(error) => tracing::error!("wallet task failed: {error}"),
-        }
-        Ok(())
     }
 }
 

@@ -1,0 +1,94 @@
+//! Receipts arriving in a session: checked and stored in the wallet, a gap answered by
+//! asking for the missing ones once, and the balance shown in the status.
+
+use std::sync::Arc;
+
+use idleshare_protocol::{NodeId, NodeMessage, ReceiptError, SignedReceipt};
+use idleshare_transport::send_frame;
+use quinn::SendStream;
+use tokio::sync::watch;
+
+use super::SessionError;
+use crate::status::{Earnings, NodeStatus};
+use crate::wallet::{Accepted, Wallet, WalletError};
+
+/// Where one session's receipts go.
+pub(super) struct ReceiptSink {
+    wallet: Option<Arc<Wallet>>,
+    /// The coordinator whose key must have signed them.
+    issuer: NodeId,
+    /// The sequence number last asked for after a gap, so a burst of out-of-order receipts
+    /// asks once.
+    resync_from: Option<u64>,
+}
+
+impl ReceiptSink {
+    pub(super) fn new(wallet: Option<Arc<Wallet>>, issuer: NodeId) -> Self {
+        Self {
+            wallet,
+            issuer,
+            resync_from: None,
+        }
+    }
+
+    /// After registration: asks for every receipt after the stored chain's tip.
+    pub(super) async fn sync(&mut self, send: &mut SendStream) -> Result<(), SessionError> {
+        let Some(wallet) = self.wallet.clone() else {
+            return Ok(());
+        };
+        let issuer = self.issuer;
+        let from_seq = match tokio::task::spawn_blocking(move || wallet.tip(&issuer)).await {
+            Ok(Ok(tip)) => tip.seq + 1,
+            Ok(Err(e)) => {
+                tracing::error!("wallet: {e}");
+                1
+            }
+            Err(_) => 1,
+        };
+        send_frame(send, &NodeMessage::SyncReceipts { from_seq }).await?;
+        Ok(())
+    }
+
+    /// Checks and stores one receipt (the database write runs off the session's thread).
+    pub(super) async fn store(
+        &mut self,
+        receipt: &SignedReceipt,
+        send: &mut SendStream,
+        status: &watch::Sender<NodeStatus>,
+    ) -> Result<(), SessionError> {
+        let Some(wallet) = self.wallet.clone() else {
+            return Ok(());
+        };
+        let (issuer, receipt) = (self.issuer, receipt.clone());
+        let stored = tokio::task::spawn_blocking(move || {
+            let accepted = wallet.accept(&receipt, &issuer)?;
+            Ok::<_, WalletError>((accepted, wallet.balance()?))
+        })
+        .await;
+        match stored {
+            Ok(Ok((Accepted::Stored(tip), balance))) => {
+                self.resync_from = None;
+                status.send_modify(|s| {
+                    s.earnings = Earnings {
+                        balance,
+                        receipts: tip.seq,
+                        last_receipt_ms: Some(super::unix_ms()),
+                    };
+                });
+            }
+            Ok(Ok((Accepted::Duplicate, _))) => {}
+            Ok(Err(WalletError::Receipt(ReceiptError::OutOfSequence { expected, found })))
+                if found > expected =>
+            {
+                // A receipt went missing (sent while we were away): ask for the rest again.
+                if self.resync_from != Some(expected) {
+                    self.resync_from = Some(expected);
+                    send_frame(send, &NodeMessage::SyncReceipts { from_seq: expected }).await?;
+                }
+            }
+            Ok(Err(error)) => tracing::error!("refused a receipt from the coordinator: {error}"),
+            Err(error) => tracing::error!("wallet task failed: {error}"),
+        }
+        Ok(())
+    }
+}
