@@ -116,14 +116,18 @@ impl<'a> WorkLink<'a> {
         Ok(())
     }
 
-    /// Says our free slots again even if unchanged (with each heartbeat), so a count the
-    /// coordinator lost (a race with a registration, a dropped frame) heals within a beat.
+    /// Says our free slots again even if unchanged (with each heartbeat, while we want work),
+    /// so a count the coordinator lost (a race with a registration) heals within a beat.
     pub(super) async fn refresh_wanted(
         &mut self,
         send: &mut SendStream,
         activity: &NodeActivity,
     ) -> Result<(), SessionError> {
-        self.coordinator_view = None;
+        // Nothing to heal while we want nothing (a paused node gets no work anyway).
+        let held = self.parts.as_ref().map_or(0, |parts| parts.runner.held());
+        if wanted(activity, held) > 0 {
+            self.coordinator_view = None;
+        }
         self.update_wanted(send, activity).await
     }
 
