@@ -43,7 +43,7 @@ use crate::settings::Settings;
 pub use crate::status::{ConnectionState, NodeStatus};
 use crate::wallet::Wallet;
 use crate::work::WorkRunner;
-use idleshare_sandbox::{Sandbox, SandboxConfig};
+use idleshare_sandbox::SandboxConfig;
 
 /// How a node is started.
 #[derive(Debug, Clone)]
@@ -193,7 +193,7 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         .map(Arc::new);
     let work = executor
         .clone()
-        .and_then(|executor| start_work(&config, executor));
+        .map(|executor| start_work(&config, executor));
     let ctx = SessionContext {
         key: identity.key,
         address: config.coordinator.clone(),
@@ -227,23 +227,17 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
     }
 }
 
-/// The sandbox and the unit runner on `executor`; without them the node still registers
-/// but takes no units.
-fn start_work(config: &NodeConfig, executor: Arc<WorkExecutor>) -> Option<WorkParts> {
+/// The unit runner on `executor` (its sandbox starts with the first unit).
+fn start_work(config: &NodeConfig, executor: Arc<WorkExecutor>) -> WorkParts {
     let sandbox_config = SandboxConfig {
         cache_dir: Some(config.data_dir.join("modules")),
         ..SandboxConfig::default()
     };
-    let sandbox = Sandbox::new(sandbox_config)
-        .inspect_err(|e| {
-            tracing::error!("cannot start the WebAssembly sandbox; no compute units: {e}")
-        })
-        .ok()?;
     if config.corrupt_outputs {
         tracing::warn!("test mode: this node reports corrupted outputs");
     }
-    let (runner, events) = WorkRunner::new(sandbox, executor, config.corrupt_outputs);
-    Some(WorkParts { runner, events })
+    let (runner, events) = WorkRunner::new(sandbox_config, executor, config.corrupt_outputs);
+    WorkParts { runner, events }
 }
 
 /// Worker threads at the lowest priority; without them the node still registers.

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use idleshare_protocol::job::MAX_UNIT_BYTES;
 use idleshare_protocol::{Assignment, ContentId, LeaseId, UnitReport, abi};
-use idleshare_sandbox::{LoadError, LoadedModule, RunOutcome, Sandbox};
+use idleshare_sandbox::{LoadError, LoadedModule, RunOutcome, Sandbox, SandboxConfig};
 use quinn::Connection;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -60,7 +60,9 @@ pub struct WorkStats {
 
 /// Runs leased units; shared by the sessions of one node.
 pub struct WorkRunner {
-    sandbox: Sandbox,
+    /// Started with the first unit, so a node that only waits never maps the compiler.
+    sandbox: Mutex<Option<Sandbox>>,
+    sandbox_config: SandboxConfig,
     executor: Arc<WorkExecutor>,
     modules: Mutex<HashMap<ContentId, LoadedModule>>,
     held: Mutex<HashMap<LeaseId, Arc<AtomicBool>>>,
@@ -78,13 +80,14 @@ impl WorkRunner {
     /// A runner on `executor`; events for the session arrive on the returned receiver.
     /// `corrupt_outputs` makes this a lying node, for tests of validation only.
     pub fn new(
-        sandbox: Sandbox,
+        sandbox_config: SandboxConfig,
         executor: Arc<WorkExecutor>,
         corrupt_outputs: bool,
     ) -> (Arc<Self>, mpsc::UnboundedReceiver<WorkEvent>) {
         let (events, receiver) = mpsc::unbounded_channel();
         let runner = Arc::new(Self {
-            sandbox,
+            sandbox: Mutex::new(None),
+            sandbox_config,
             executor,
             modules: Mutex::new(HashMap::new()),
             held: Mutex::new(HashMap::new()),
@@ -140,6 +143,7 @@ impl WorkRunner {
                 Prepare::Fetch(error) => {
                     Settled::Abandon(format!("cannot fetch the module: {error}"))
                 }
+                Prepare::Sandbox(error) => Settled::Abandon(error),
             })?;
         let input = match assignment.inline_input {
             Some(input) if ContentId::of(&input) == assignment.input => input,
@@ -147,9 +151,8 @@ impl WorkRunner {
                 .await
                 .map_err(|e| Settled::Abandon(format!("cannot fetch the input: {e}")))?,
         };
-        let run = self
-            .sandbox
-            .start(&module, &assignment.entry, input, assignment.limits);
+        let sandbox = self.sandbox().await.map_err(Settled::Abandon)?;
+        let run = sandbox.start(&module, &assignment.entry, input, assignment.limits);
         let (events, corrupt) = (self.events.clone(), self.corrupt_outputs);
         let on_finish = Box::new(move |outcome: RunOutcome| {
             let settled = settle(lease, outcome, corrupt);
@@ -172,11 +175,8 @@ impl WorkRunner {
         let bytes = transfer::fetch(connection, assignment.module, abi::MAX_MODULE_BYTES as u32)
             .await
             .map_err(Prepare::Fetch)?;
-        let (sandbox, id, entry) = (
-            self.sandbox.clone(),
-            assignment.module,
-            assignment.entry.clone(),
-        );
+        let sandbox = self.sandbox().await.map_err(Prepare::Sandbox)?;
+        let (sandbox, id, entry) = (sandbox, assignment.module, assignment.entry.clone());
         let loaded = tokio::task::spawn_blocking(move || sandbox.load(id, &bytes, &entry))
             .await
             .map_err(|e| Prepare::Load(LoadError::Compile(e.to_string())))?
@@ -187,6 +187,21 @@ impl WorkRunner {
         }
         modules.insert(id, loaded.clone());
         Ok(loaded)
+    }
+
+    /// The sandbox, started on first use (engine, instance pool, epoch ticker: a few ms).
+    async fn sandbox(&self) -> Result<Sandbox, String> {
+        if let Some(sandbox) = lock(&self.sandbox).as_ref() {
+            return Ok(sandbox.clone());
+        }
+        let config = self.sandbox_config.clone();
+        let started = tokio::task::spawn_blocking(move || Sandbox::new(config))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|result| result.map_err(|e| e.to_string()))
+            .map_err(|e| format!("cannot start the WebAssembly sandbox: {e}"))?;
+        // Two first units may race here: keep whichever arrived first.
+        Ok(lock(&self.sandbox).get_or_insert(started).clone())
     }
 
     /// Stops work on a lease the coordinator revoked (its unit is settled elsewhere).
@@ -234,4 +249,5 @@ impl WorkRunner {
 enum Prepare {
     Fetch(TransferError),
     Load(LoadError),
+    Sandbox(String),
 }
