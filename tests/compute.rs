@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use support::compute::*;
-use support::{CoordinatorProcess, NodeProcess, wait_online, wait_until};
+use support::{CoordinatorProcess, NodeProcess, wait_until};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -32,12 +32,7 @@ fn start_workers(
         .map(|i| start_worker(coordinator, &dir.join(format!("node{i}")), extra))
         .collect();
     for node in &nodes {
-        wait_online(coordinator, &node.id, Duration::from_secs(30));
-        wait_until(Duration::from_secs(20), "node contributing", || {
-            coordinator
-                .node(&node.id)
-                .filter(|n| n["activity"] == "contributing")
-        });
+        wait_contributing(coordinator, node);
     }
     nodes
 }
@@ -175,12 +170,12 @@ fn a_lying_node_is_outvoted_its_results_rejected_and_it_earns_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
     let mut nodes = start_workers(&coordinator, dir.path(), 2, &[]);
-    let liar = start_workers_named(
+    let liar = start_worker(
         &coordinator,
-        dir.path(),
-        "liar",
+        &dir.path().join("liar"),
         &["--test-corrupt-outputs"],
     );
+    wait_contributing(&coordinator, &liar);
     let module = write_module(dir.path(), "spin", SPIN_WAT);
     let iterations = 50_000;
     let inputs = write_spin_inputs(dir.path(), "inputs", 30, iterations);
@@ -204,22 +199,6 @@ fn a_lying_node_is_outvoted_its_results_rejected_and_it_earns_nothing() {
         balances.values().filter(|b| **b > 0).count() == 2,
         "{balances:?}"
     );
-}
-
-fn start_workers_named(
-    coordinator: &CoordinatorProcess,
-    dir: &Path,
-    name: &str,
-    extra: &[&str],
-) -> NodeProcess {
-    let node = start_worker(coordinator, &dir.join(name), extra);
-    wait_online(coordinator, &node.id, Duration::from_secs(30));
-    wait_until(Duration::from_secs(20), "node contributing", || {
-        coordinator
-            .node(&node.id)
-            .filter(|n| n["activity"] == "contributing")
-    });
-    node
 }
 
 /// Iterations that take roughly a second of wasm on this machine class.

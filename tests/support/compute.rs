@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use super::{BINARY, CoordinatorProcess, NodeProcess, Process, http_get, node_args, value_after};
+use super::{BINARY, CoordinatorProcess, NodeProcess, http_get};
 
 /// A job module: `run` applies `iterations` xorshift64 steps to `seed` (input: two u64 LE),
 /// output: the final state (8 bytes LE). Cost grows linearly with `iterations`.
@@ -62,21 +62,18 @@ pub const WORKER_SETTINGS: &str = "[policy]\nowner_cpu_pause_percent = 100\nowne
 
 /// Starts a node with [`WORKER_SETTINGS`] (plus `extra` arguments).
 pub fn start_worker(coordinator: &CoordinatorProcess, data: &Path, extra: &[&str]) -> NodeProcess {
-    let settings = data.with_extension("settings.toml");
-    std::fs::write(&settings, WORKER_SETTINGS).unwrap();
-    let settings = settings.to_str().unwrap().to_owned();
-    let mut args = vec!["--key-store", "file", "--settings", settings.as_str()];
-    args.extend_from_slice(extra);
-    let process = Process::start(&node_args(&coordinator.address, data, &args), &[]);
-    let id = value_after(
-        &process.wait_for_line("node id: ", Duration::from_secs(20)),
-        "node id: ",
-    );
-    NodeProcess {
-        process,
-        id,
-        data: data.to_owned(),
-    }
+    std::fs::write(data.with_extension("settings.toml"), WORKER_SETTINGS).unwrap();
+    NodeProcess::start_with(&coordinator.address, data, extra)
+}
+
+/// Waits until `node` is online and contributing.
+pub fn wait_contributing(coordinator: &CoordinatorProcess, node: &NodeProcess) {
+    super::wait_online(coordinator, &node.id, Duration::from_secs(30));
+    super::wait_until(Duration::from_secs(20), "node contributing", || {
+        coordinator
+            .node(&node.id)
+            .filter(|n| n["activity"] == "contributing")
+    });
 }
 
 /// Runs the CLI to completion (with a timeout) and returns its output.

@@ -215,11 +215,17 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts `idleshare node` with a file-stored key (keychain tests live elsewhere).
     pub fn start(address: &str, data: &Path) -> Self {
-        // Settings beside the data, never the user's own settings file.
+        Self::start_with(address, data, &[])
+    }
+
+    /// [`Self::start`] with `extra` arguments. Settings are read from `DATA.settings.toml`
+    /// beside the data (never the user's own file); write it first to change them.
+    pub fn start_with(address: &str, data: &Path, extra: &[&str]) -> Self {
         let settings = data.with_extension("settings.toml");
         let settings = settings.to_str().expect("utf-8 path");
-        let extra = ["--key-store", "file", "--settings", settings];
-        let process = Process::start(&node_args(address, data, &extra), &[]);
+        let mut args = vec!["--key-store", "file", "--settings", settings];
+        args.extend_from_slice(extra);
+        let process = Process::start(&node_args(address, data, &args), &[]);
         let id = value_after(
             &process.wait_for_line("node id: ", Duration::from_secs(20)),
             "node id: ",

@@ -64,26 +64,33 @@ CREATE TABLE IF NOT EXISTS nodes (
     remote_addr   TEXT NOT NULL
 );";
 
+/// Opens (or creates) a coordinator database at `path`: WAL, `synchronous=NORMAL` (a commit
+/// survives a killed process; a power cut may lose the last second), a 5 s busy timeout,
+/// and `schema` applied.
+pub(crate) fn open_database(path: &Path, schema: &str) -> Result<Connection, StoreError> {
+    let open_error = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let connection = Connection::open(path).map_err(open_error)?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(open_error)?;
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(open_error)?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open_error)?;
+    connection.execute_batch(schema).map_err(open_error)?;
+    Ok(connection)
+}
+
 impl SqliteStore {
     /// Opens (or creates) the database at `path` in WAL mode.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_error = |source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let connection = Connection::open(path).map_err(open_error)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_error)?;
-        connection
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open_error)?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_error)?;
-        connection.execute_batch(SCHEMA).map_err(open_error)?;
         Ok(Self {
-            connection: Mutex::new(connection),
+            connection: Mutex::new(open_database(path, SCHEMA)?),
         })
     }
 

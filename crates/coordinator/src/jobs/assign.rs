@@ -36,13 +36,7 @@ impl Book {
         rng: &mut impl Rng,
         ch: &mut Changes,
     ) {
-        self.release_running(node);
-        let work = self.node_mut(node);
-        work.connected = true;
-        work.contributing = false;
-        work.slots = 0;
-        self.update_hungry(node);
-        self.dispatch(now_ms, rng, ch);
+        self.session_changed(node, true, now_ms, rng, ch);
     }
 
     /// A node's session ended: its running leases lapse and go to other nodes.
@@ -53,9 +47,22 @@ impl Book {
         rng: &mut impl Rng,
         ch: &mut Changes,
     ) {
+        self.session_changed(node, false, now_ms, rng, ch);
+    }
+
+    /// A session began or ended: the node's running leases lapse, and it gets nothing until
+    /// it says it contributes and asks.
+    fn session_changed(
+        &mut self,
+        node: NodeId,
+        connected: bool,
+        now_ms: u64,
+        rng: &mut impl Rng,
+        ch: &mut Changes,
+    ) {
         self.release_running(node);
         let work = self.node_mut(node);
-        work.connected = false;
+        work.connected = connected;
         work.contributing = false;
         work.slots = 0;
         self.update_hungry(node);

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::ops::Op;
 use super::restore::Snapshot;
-use crate::store::StoreError;
+use crate::store::{StoreError, open_database};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS blobs (id BLOB PRIMARY KEY, len INTEGER NOT NULL, bytes BLOB NOT NULL);
@@ -45,25 +45,6 @@ pub struct WorkStore {
 fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // SQLite transactions leave nothing half-written, so a poisoned lock is still usable.
     connection.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let open_error = |source| StoreError::Open {
-        path: path.to_owned(),
-        source,
-    };
-    let connection = Connection::open(path).map_err(open_error)?;
-    connection
-        .pragma_update(None, "journal_mode", "WAL")
-        .map_err(open_error)?;
-    connection
-        .pragma_update(None, "synchronous", "NORMAL")
-        .map_err(open_error)?;
-    connection
-        .busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(open_error)?;
-    connection.execute_batch(SCHEMA).map_err(open_error)?;
-    Ok(connection)
 }
 
 pub(super) fn corrupt(table: &str, detail: impl ToString) -> StoreError {
@@ -107,8 +88,8 @@ impl WorkStore {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            writer: Mutex::new(open_connection(path)?),
-            reader: Mutex::new(open_connection(path)?),
+            writer: Mutex::new(open_database(path, SCHEMA)?),
+            reader: Mutex::new(open_database(path, SCHEMA)?),
         })
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use idleshare_protocol::{NodeId, NodeMessage, ReceiptError, SignedReceipt};
+use idleshare_protocol::{MicroTokens, NodeId, NodeMessage, ReceiptError, SignedReceipt};
 use idleshare_transport::send_frame;
 use quinn::SendStream;
 use tokio::sync::watch;
@@ -20,6 +20,9 @@ pub(super) struct ReceiptSink {
     /// The sequence number last asked for after a gap, so a burst of out-of-order receipts
     /// asks once.
     resync_from: Option<u64>,
+    /// Receipts from other coordinators (read once per session): the balance shown is this
+    /// plus the current chain's sum, with no query per receipt.
+    other_issuers: MicroTokens,
 }
 
 impl ReceiptSink {
@@ -28,6 +31,7 @@ impl ReceiptSink {
             wallet,
             issuer,
             resync_from: None,
+            other_issuers: MicroTokens(0),
         }
     }
 
@@ -37,8 +41,14 @@ impl ReceiptSink {
             return Ok(());
         };
         let issuer = self.issuer;
-        let from_seq = match tokio::task::spawn_blocking(move || wallet.tip(&issuer)).await {
-            Ok(Ok(tip)) => tip.seq + 1,
+        let read = tokio::task::spawn_blocking(move || {
+            Ok::<_, WalletError>((wallet.tip(&issuer)?, wallet.balance()?))
+        });
+        let from_seq = match read.await {
+            Ok(Ok((tip, balance))) => {
+                self.other_issuers = MicroTokens(balance.0.saturating_sub(tip.balance.0));
+                tip.seq + 1
+            }
             Ok(Err(e)) => {
                 tracing::error!("wallet: {e}");
                 1
@@ -60,14 +70,11 @@ impl ReceiptSink {
             return Ok(());
         };
         let (issuer, receipt) = (self.issuer, receipt.clone());
-        let stored = tokio::task::spawn_blocking(move || {
-            let accepted = wallet.accept(&receipt, &issuer)?;
-            Ok::<_, WalletError>((accepted, wallet.balance()?))
-        })
-        .await;
+        let stored = tokio::task::spawn_blocking(move || wallet.accept(&receipt, &issuer)).await;
         match stored {
-            Ok(Ok((Accepted::Stored(tip), balance))) => {
+            Ok(Ok(Accepted::Stored(tip))) => {
                 self.resync_from = None;
+                let balance = MicroTokens(self.other_issuers.0.saturating_add(tip.balance.0));
                 status.send_modify(|s| {
                     s.earnings = Earnings {
                         balance,
@@ -76,7 +83,7 @@ impl ReceiptSink {
                     };
                 });
             }
-            Ok(Ok((Accepted::Duplicate, _))) => {}
+            Ok(Ok(Accepted::Duplicate)) => {}
             Ok(Err(WalletError::Receipt(ReceiptError::OutOfSequence { expected, found })))
                 if found > expected =>
             {
