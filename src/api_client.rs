@@ -136,3 +136,16 @@ pub fn parse_job_id(text: &str) -> anyhow::Result<JobId> {
         .map(JobId)
         .with_context(|| format!("{text:?} is not a job id (a number, like 42 or job-42)"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_parse_with_or_without_prefix_and_refuse_words() {
+        assert_eq!(parse_job_id("42").unwrap(), JobId(42));
+        assert_eq!(parse_job_id(" job-7 ").unwrap(), JobId(7));
+        let error = parse_job_id("seven").unwrap_err().to_string();
+        assert!(error.contains("not a job id"), "{error}");
+    }
+}

@@ -183,3 +183,31 @@ fn write_outputs(
     println!("wrote {written} outputs to {}", out.display());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_the_files_in_name_order_and_an_empty_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = input_files(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("holds no input files"), "{error}");
+        std::fs::write(dir.path().join("b.in"), b"2").unwrap();
+        std::fs::write(dir.path().join("a.in"), b"1").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let names: Vec<_> = input_files(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["a.in", "b.in"]);
+        let missing = input_files(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("cannot read the inputs directory"),
+            "{missing}"
+        );
+    }
+}

@@ -129,3 +129,24 @@ fn exports_hold_every_receipt() {
             .contains(",2,102,0.000020,2000,")
     );
 }
+
+#[test]
+fn a_damaged_stored_receipt_is_a_clear_error_not_a_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+    for receipt in chain(2) {
+        wallet.accept(&receipt, &id(1)).unwrap();
+    }
+    drop(wallet);
+    let db = rusqlite::Connection::open(dir.path().join(WALLET_FILE_NAME)).unwrap();
+    db.execute("UPDATE receipts SET body = x'00ff' WHERE seq = 2", [])
+        .unwrap();
+    drop(db);
+    let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+    let error = wallet.verify(None).unwrap_err();
+    assert!(
+        matches!(error, WalletError::Damaged { seq: 2, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("receipt 2"), "{error}");
+}
