@@ -40,7 +40,7 @@ use crate::monitor::ResourceMonitor;
 use crate::monitor::desktop::{detect_fullscreen_source, detect_input_idle_source};
 use crate::session::{SessionContext, SessionSignals, WorkParts, run_session};
 use crate::settings::Settings;
-pub use crate::status::{ConnectionState, NodeStatus};
+pub use crate::status::{CacheStats, ConnectionState, NodeStatus};
 use crate::wallet::Wallet;
 use crate::work::WorkRunner;
 use idleshare_sandbox::SandboxConfig;

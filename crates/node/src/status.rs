@@ -62,6 +62,24 @@ pub struct NodeStatus {
     /// What the wallet holds.
     #[serde(default)]
     pub earnings: Earnings,
+    /// The edge cache: space, content held and what serving it earned.
+    #[serde(default)]
+    pub cache: CacheStats,
+}
+
+/// The edge cache at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Bytes on disk (content and its hash trees).
+    pub used_bytes: u64,
+    /// The owner's disk quota for the cache.
+    pub quota_bytes: u64,
+    /// Content items held, complete and verified.
+    pub items: u32,
+    /// Bytes served to clients since the node started.
+    pub served_bytes: u64,
+    /// Tokens credited for serving, all time.
+    pub earned_serving: MicroTokens,
 }
 
 /// The wallet at a glance.
@@ -94,6 +112,7 @@ impl NodeStatus {
             decision: None,
             work: WorkStats::default(),
             earnings: Earnings::default(),
+            cache: CacheStats::default(),
         }
     }
 
