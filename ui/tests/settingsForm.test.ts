@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { defaultPreferences, defaultSettings } from "../src/lib/settingsDefaults";
+import { formChanged, formFromBackend, formToPayloads, validateForm } from "../src/lib/settingsForm";
+import { KEY } from "./fixtures";
+
+describe("settings form", () => {
+  it("round-trips the backend's settings and preferences", () => {
+    const settings = defaultSettings();
+    settings.schedule.compute = ["mon-fri 18:00-08:00", "sat-sun 00:00-24:00"];
+    settings.schedule.network = [];
+    settings.budget.max_cores = 4;
+    const form = formFromBackend(settings, defaultPreferences());
+    expect(form.coordinator).toBe("");
+    expect(form.compute).toHaveLength(2);
+    expect(validateForm(form)).toEqual({});
+    const { settings: saved, preferences } = formToPayloads(form, settings.contribution);
+    expect(saved).toEqual(settings);
+    expect(preferences).toEqual(defaultPreferences());
+  });
+
+  it("does not share objects with what it was loaded from", () => {
+    const settings = defaultSettings();
+    const form = formFromBackend(settings, defaultPreferences());
+    form.settings.policy.input_idle_secs = 5;
+    expect(settings.policy.input_idle_secs).toBe(180);
+  });
+
+  it("takes contribution from the latest backend state, not the form", () => {
+    const form = formFromBackend(defaultSettings(), defaultPreferences());
+    const latest = { enabled: false, snooze_until_ms: 123 };
+    expect(formToPayloads(form, latest).settings.contribution).toEqual(latest);
+  });
+
+  it("writes emptied optional fields as null and the coordinator trimmed", () => {
+    const form = formFromBackend(defaultSettings(), defaultPreferences());
+    (form.settings.budget as Record<string, unknown>).max_cores = undefined;
+    (form.settings.budget as Record<string, unknown>).upload_cap_kib_per_sec = "";
+    form.coordinator = ` ${KEY}@coord.example.org:7350 `;
+    const { settings, preferences } = formToPayloads(form, defaultSettings().contribution);
+    expect(settings.budget.max_cores).toBeNull();
+    expect(settings.budget.upload_cap_kib_per_sec).toBeNull();
+    expect(preferences.coordinator).toBe(`${KEY}@coord.example.org:7350`);
+  });
+
+  it("collects setting, schedule and coordinator errors together", () => {
+    const form = formFromBackend(defaultSettings(), defaultPreferences());
+    form.settings.policy.cpu_max_celsius = 20;
+    form.network[0]!.end = "00:00";
+    form.coordinator = "example.org:7350";
+    expect(Object.keys(validateForm(form)).sort()).toEqual([
+      "policy.cpu_max_celsius",
+      "preferences.coordinator",
+      "schedule.network.0",
+    ]);
+    expect(() => formToPayloads(form, defaultSettings().contribution)).toThrow();
+  });
+
+  it("notices changes but not contribution or schedule text", () => {
+    const a = formFromBackend(defaultSettings(), defaultPreferences());
+    const b = formFromBackend(defaultSettings(), defaultPreferences());
+    expect(formChanged(a, b)).toBe(false);
+    b.settings.contribution.enabled = false;
+    expect(formChanged(a, b)).toBe(false);
+    b.notifications.dailySummary = true;
+    expect(formChanged(a, b)).toBe(true);
+    const c = formFromBackend(defaultSettings(), defaultPreferences());
+    c.compute[0]!.start = "08:00";
+    expect(formChanged(a, c)).toBe(true);
+  });
+});

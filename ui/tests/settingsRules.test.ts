@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { defaultSettings } from "../src/lib/settingsDefaults";
+import {
+  MAX_CACHE_MIB,
+  MAX_CAP_KIB_PER_SEC,
+  MAX_CORES,
+  RANGE_RULES,
+  checkNumber,
+  checkScheduleRules,
+  fieldForServerKey,
+  rangeRule,
+  validateSettings,
+  type NumericKey,
+} from "../src/lib/settingsRules";
+import type { Settings } from "../src/bindings";
+
+function withValue(key: string, value: unknown): Settings {
+  const settings = defaultSettings();
+  const [section, field] = key.split(".") as [string, string];
+  (settings as unknown as Record<string, Record<string, unknown>>)[section]![field] = value;
+  // Let the resume threshold reach its own maximum without tripping the hysteresis rule.
+  if (key === "policy.owner_cpu_resume_percent") settings.policy.owner_cpu_pause_percent = 100;
+  return settings;
+}
+
+// The node's table (crates/node/src/settings/validate.rs), copied by hand so a change on
+// either side shows up here.
+const NODE_RANGES: [NumericKey, number, number, boolean][] = [
+  ["policy.input_idle_secs", 0, 86_400, false],
+  ["policy.owner_cpu_pause_percent", 1, 100, false],
+  ["policy.owner_cpu_pause_after_secs", 0, 3_600, false],
+  ["policy.owner_cpu_resume_percent", 0, 100, false],
+  ["policy.owner_cpu_resume_after_secs", 0, 86_400, false],
+  ["policy.cpu_max_celsius", 40, 110, false],
+  ["policy.gpu_max_celsius", 40, 110, false],
+  ["policy.thermal_resume_margin_celsius", 0, 30, false],
+  ["policy.min_free_memory_percent", 0, 90, false],
+  ["budget.max_cores", 1, 65_536, true],
+  ["budget.max_cpu_percent_per_core", 1, 100, false],
+  ["budget.max_memory_percent", 1, 100, false],
+  ["budget.upload_cap_kib_per_sec", 1, 10_000_000, true],
+  ["budget.download_cap_kib_per_sec", 1, 10_000_000, true],
+  ["budget.cache_disk_quota_mib", 0, 16 * 1024 * 1024, false],
+];
+
+describe("validateSettings mirrors the node", () => {
+  it("accepts the node's defaults", () => {
+    expect(validateSettings(defaultSettings())).toEqual({});
+  });
+
+  it("has the node's keys and ranges, in its order", () => {
+    expect(RANGE_RULES.map((r) => [r.key, r.min, r.max, r.optional])).toEqual(NODE_RANGES);
+    expect([MAX_CORES, MAX_CAP_KIB_PER_SEC, MAX_CACHE_MIB]).toEqual([65_536, 10_000_000, 16_777_216]);
+  });
+
+  describe.each(NODE_RANGES)("%s in %d..=%d", (key, min, max, optional) => {
+    it("accepts both ends of the range", () => {
+      expect(validateSettings(withValue(key, min))[key]).toBeUndefined();
+      expect(validateSettings(withValue(key, max))[key]).toBeUndefined();
+    });
+
+    it("rejects one past either end, naming the key", () => {
+      const message = `Must be between ${min.toLocaleString("en-US")} and ${max.toLocaleString("en-US")}.`;
+      if (min > 0) expect(validateSettings(withValue(key, min - 1))).toMatchObject({ [key]: message });
+      expect(validateSettings(withValue(key, max + 1))).toMatchObject({ [key]: message });
+    });
+
+    it("rejects fractions, and empty unless optional", () => {
+      expect(validateSettings(withValue(key, min + 0.5))[key]).toBe("Enter a whole number.");
+      expect(validateSettings(withValue(key, null))[key]).toBe(optional ? undefined : "Enter a number.");
+      expect(validateSettings(withValue(key, Number.NaN))[key]).toBe("Enter a number.");
+    });
+  });
+
+  it("rejects a resume threshold above the pause threshold, at the resume field", () => {
+    const settings = defaultSettings();
+    settings.policy.owner_cpu_pause_percent = 30;
+    settings.policy.owner_cpu_resume_percent = 31;
+    expect(validateSettings(settings)).toEqual({
+      "policy.owner_cpu_resume_percent": "Must not be above the pause threshold (30%).",
+    });
+    settings.policy.owner_cpu_resume_percent = 30;
+    expect(validateSettings(settings)).toEqual({});
+  });
+
+  it("reports every bad key at once, and no hysteresis error over a range error", () => {
+    const settings = defaultSettings();
+    settings.policy.owner_cpu_pause_percent = 0;
+    settings.policy.owner_cpu_resume_percent = 50;
+    settings.budget.max_memory_percent = 101;
+    expect(Object.keys(validateSettings(settings)).sort()).toEqual([
+      "budget.max_memory_percent",
+      "policy.owner_cpu_pause_percent",
+    ]);
+  });
+
+  it("checks single numbers against a rule", () => {
+    const rule = rangeRule("budget.max_cores");
+    expect(checkNumber(undefined, rule)).toBeNull();
+    expect(checkNumber("", rule)).toBeNull();
+    expect(checkNumber("4", rule)).toBe("Enter a number.");
+    expect(checkNumber(4, rule)).toBeNull();
+    expect(() => rangeRule("policy.nope" as NumericKey)).toThrow();
+  });
+});
+
+describe("schedule rules in the form", () => {
+  it("keys each bad rule by list and index", () => {
+    const all = [true, true, true, true, true, true, true];
+    const errors = checkScheduleRules("compute", [
+      { days: all, start: "18:00", end: "08:00" },
+      { days: all, start: "18:00", end: "18:00" },
+      { days: Array(7).fill(false), start: "18:00", end: "19:00" },
+    ]);
+    expect(errors).toEqual({
+      "schedule.compute.1": "Start and end are the same; use 00:00-24:00 for a whole day.",
+      "schedule.compute.2": "Pick at least one day.",
+    });
+  });
+});
+
+describe("server error keys find their field", () => {
+  it.each([
+    ["policy.owner_cpu_pause_percent", "policy.owner_cpu_pause_percent"],
+    [" budget.max_cores ", "budget.max_cores"],
+    ["schedule.compute", "schedule.compute"],
+    ["schedule.network.2", "schedule.network.2"],
+    ["schedule.compute[1]", "schedule.compute.1"],
+    ["coordinator", "preferences.coordinator"],
+    ["preferences.autostart", "preferences.autostart"],
+    ["something.else", "something.else"],
+  ])("%j → %j", (key, field) => {
+    expect(fieldForServerKey(key)).toBe(field);
+  });
+});
