@@ -81,10 +81,11 @@ describe("overview → dashboard view", () => {
 
   it("describes an active snooze and ignores one that has ended", () => {
     const until = NOW + 2 * 3_600_000 + 5 * 60_000;
-    expect(toDashboardView(sampleOverview({ state: "paused", snoozedUntilMs: until }), NOW, 0).snooze).toEqual({
-      active: true,
-      text: "Snoozed until 12:05 (2 h 5 min left)",
-    });
+    const snoozed = toDashboardView(sampleOverview({ state: "paused", reason: "snoozed", snoozedUntilMs: until }), NOW, 0);
+    expect(snoozed.snooze).toEqual({ active: true, text: "Snoozed until 12:05 (2 h 5 min left)" });
+    expect(snoozed.reason).toBe("");
+    const hot = toDashboardView(sampleOverview({ state: "paused", reason: "the CPU is too hot", snoozedUntilMs: until }), NOW, 0);
+    expect(hot.reason).toBe("The CPU is too hot.");
     expect(toDashboardView(sampleOverview({ snoozedUntilMs: NOW - 1 }), NOW, 0).snooze.active).toBe(false);
   });
 });

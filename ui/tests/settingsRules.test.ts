@@ -8,6 +8,7 @@ import {
   checkNumber,
   checkScheduleRules,
   fieldForServerKey,
+  friendlyServerMessage,
   rangeRule,
   validateSettings,
   type NumericKey,
@@ -131,5 +132,22 @@ describe("server error keys find their field", () => {
     ["something.else", "something.else"],
   ])("%j → %j", (key, field) => {
     expect(fieldForServerKey(key)).toBe(field);
+  });
+});
+
+describe("server messages in the form's words", () => {
+  it.each([
+    ["policy.owner_cpu_pause_percent = 120 is out of range 1..=100", "Must be between 1 and 100."],
+    ["policy.input_idle_secs = 90000 is out of range 0..=86400", "Must be between 0 and 86,400."],
+    [
+      "policy.owner_cpu_resume_percent = 40 must not be above policy.owner_cpu_pause_percent = 30",
+      "Must not be above the pause threshold (30%).",
+    ],
+    ["budget.x = 5 must not be above budget.y = 4", "Must not be above budget.y (4)."],
+    ['bad schedule window "mon 25:00-01:00"', 'Bad schedule window "mon 25:00-01:00".'],
+    ["Already a sentence.", "Already a sentence."],
+    ["  ", "The node did not accept this value."],
+  ])("%j → %j", (message, friendly) => {
+    expect(friendlyServerMessage(message)).toBe(friendly);
   });
 });

@@ -124,7 +124,8 @@ export function toDashboardView(overview: Overview, nowMs: number, networkScale:
   return {
     stateWord: stateWord(overview.state),
     tone: TONES[overview.state] ?? "offline",
-    reason: reasonSentence(overview.reason),
+    // While snoozed the snooze line says it all; a bare "snoozed" reason would repeat it.
+    reason: snoozeActive && /^snoozed\.?$/i.test(overview.reason.trim()) ? "" : reasonSentence(overview.reason),
     contributing: overview.contributing,
     snooze: snoozeActive
       ? {

@@ -138,3 +138,21 @@ export function fieldForServerKey(key: string): string {
   if (preference) return `preferences.${preference[1]}`;
   return trimmed;
 }
+
+/**
+ * A node's validation message in the form's words, e.g.
+ * "policy.owner_cpu_pause_percent = 120 is out of range 1..=100" → "Must be between 1 and 100.".
+ * Messages of any other shape keep their words, as a sentence.
+ */
+export function friendlyServerMessage(message: string): string {
+  const range = /is out of range (\d+)\.\.=(\d+)/.exec(message);
+  if (range) return `Must be between ${n(Number(range[1]))} and ${n(Number(range[2]))}.`;
+  const above = /must not be above ([a-z_.]+) = (\d+)/.exec(message);
+  if (above) {
+    return above[1] === "policy.owner_cpu_pause_percent"
+      ? `Must not be above the pause threshold (${above[2]}%).`
+      : `Must not be above ${above[1]} (${above[2]}).`;
+  }
+  const text = message.trim();
+  return text ? capitalised(text) : "The node did not accept this value.";
+}
