@@ -165,6 +165,11 @@ expect("no saved after invalid save", !(await js(`!!${q("saved")}`)));
 await js(`document.querySelector('[data-testid="setting-policy.owner_cpu_pause_percent"]').scrollIntoView({block: 'center'})`);
 await shot("settings-client-errors");
 await open("page=settings&frozen=1");
+await click(`document.querySelector('label[for="field-policy-pause_on_battery"]')`);
+expect(
+  "clicking a switch's words flips it",
+  (await js(`${q("setting-policy.pause_on_battery")}.getAttribute('aria-checked')`)) === "false",
+);
 await type("setting-policy.input_idle_secs", "60");
 await click(q("settings-save"));
 await sleep(600);
