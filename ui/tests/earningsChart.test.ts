@@ -53,7 +53,7 @@ describe("earnings chart data", () => {
     ];
     expect(earnedInRange(series)).toBe(3_250_000);
     expect(earnedInRange([])).toBe(0);
-    expect(rangeSummary(series, "7 days")).toBe("Earned 3.250 tokens in 7 days");
+    expect(rangeSummary(series, "7 days")).toBe("Earned 3.25 tokens in 7 days");
     expect(rangeSummary([], "24 h")).toBe("Nothing earned in 24 h");
   });
 });

@@ -29,7 +29,7 @@ describe("overview → dashboard view", () => {
     const view = toDashboardView(sampleOverview(), NOW, 0);
     expect(view.stateWord).toBe("Contributing");
     expect(view.reason).toBe("You are away.");
-    expect(view.tokens).toEqual({ today: "1.250", total: "1,234.57", todayMicro: 1_250_000, totalMicro: 1_234_567_890 });
+    expect(view.tokens).toEqual({ today: "1.25", total: "1,234.57", todayMicro: 1_250_000, totalMicro: 1_234_567_890 });
     expect(view.jobs).toEqual({ held: "2", reported: "1,234", abandoned: "3" });
     expect(view.cache).toEqual({
       enabled: true,

@@ -145,6 +145,7 @@ describe("server messages in the form's words", () => {
     ],
     ["budget.x = 5 must not be above budget.y = 4", "Must not be above budget.y (4)."],
     ['bad schedule window "mon 25:00-01:00"', 'Bad schedule window "mon 25:00-01:00".'],
+    ['"someday 25:00-26:00": `someday` is not a day (use mon, tue)', "`someday` is not a day (use mon, tue)."],
     ["Already a sentence.", "Already a sentence."],
     ["  ", "The node did not accept this value."],
   ])("%j → %j", (message, friendly) => {

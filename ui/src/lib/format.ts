@@ -13,23 +13,22 @@ export function groupThousands(digits: string): string {
 }
 
 /**
- * How many decimals a token amount gets: 2 from a thousand tokens, 3 from one token, and
+ * How many decimals a token amount gets: 2 from one token up (as the tray shows it), and
  * below one token enough for three significant digits (at most 6, the micro-token).
  */
 export function tokenDecimals(micro: number): number {
   const abs = Math.abs(micro);
-  if (abs >= 1000 * MICRO_PER_TOKEN) return 2;
-  if (abs >= MICRO_PER_TOKEN || abs === 0) return 3;
+  if (abs >= MICRO_PER_TOKEN) return 2;
+  if (abs === 0) return 3;
   const magnitude = Math.floor(Math.log10(abs / MICRO_PER_TOKEN));
   return Math.min(6, Math.max(3, 2 - magnitude));
 }
 
 /**
  * Micro-tokens as tokens, in integer arithmetic (no float rounding surprises):
- * 0 → "0", 125 → "0.000125", 500000 → "0.5", 984371 → "0.984", 12345678 → "12.346",
+ * 0 → "0", 125 → "0.000125", 500000 → "0.5", 984371 → "0.984", 12345678 → "12.35",
  * 1234567890 → "1,234.57". Under one token: three significant digits, trailing zeros
- * dropped; from one token up the decimals are fixed (3, or 2 from a thousand) so columns
- * line up.
+ * dropped; from one token up always two decimals, so columns line up.
  */
 export function formatTokens(micro: number): string {
   if (!Number.isFinite(micro)) return "–";
@@ -37,7 +36,7 @@ export function formatTokens(micro: number): string {
   const abs = Math.round(Math.abs(micro));
   let decimals = tokenDecimals(abs);
   let scaled = Math.round(abs / 10 ** (6 - decimals)); // in units of 10^-decimals tokens
-  // 0.9996 rounds up to 1 and 999.9996 to 1,000: give them the decimals of what they became.
+  // 0.9996 rounds up to 1: give it the decimals of what it became.
   const rounded = scaled * 10 ** (6 - decimals);
   if (tokenDecimals(rounded) < decimals) {
     decimals = tokenDecimals(rounded);

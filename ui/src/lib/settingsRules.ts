@@ -153,6 +153,7 @@ export function friendlyServerMessage(message: string): string {
       ? `Must not be above the pause threshold (${above[2]}%).`
       : `Must not be above ${above[1]} (${above[2]}).`;
   }
-  const text = message.trim();
+  // A schedule window's message quotes the window first: `"mon 25:00-01:00": ...`.
+  const text = message.trim().replace(/^"[^"]*":\s*/, "");
   return text ? capitalised(text) : "The node did not accept this value.";
 }
