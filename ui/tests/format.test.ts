@@ -74,9 +74,11 @@ describe("formatBytes and rates", () => {
 
   it("quotes link speeds in bits per second", () => {
     expect(formatBitRate(0)).toBe("0 bit/s");
-    expect(formatBitRate(10_000_000)).toBe("80 Mbit/s");
-    expect(formatBitRate(125_000)).toBe("1 Mbit/s");
-    expect(formatBitRate(150_000)).toBe("1.2 Mbit/s");
+    expect(formatBitRate(999)).toBe("999 bit/s");
+    expect(formatBitRate(80_000_000)).toBe("80 Mbit/s");
+    expect(formatBitRate(1_000_000)).toBe("1 Mbit/s");
+    expect(formatBitRate(1_200_000)).toBe("1.2 Mbit/s");
+    expect(formatBitRate(2_500_000_000)).toBe("2.5 Gbit/s");
     expect(formatBitRate(Number.NaN)).toBe("–");
   });
 });

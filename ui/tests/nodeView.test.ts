@@ -8,16 +8,16 @@ const INFO: NodeInfo = {
   keyStorage: { keychain: true, detail: "Secret Service" },
   coordinator: `${KEY}@coord.example.org:7350`,
   connection: "registered, heartbeat rtt 0.42 ms",
-  benchmark: { cpuScore: 1843, bandwidthDownBps: 31_000_000 },
+  benchmark: { cpuScore: 1843, bandwidthDownBps: 80_000_000 },
   reputation: { valid: 199, invalid: 1, streak: 120 },
 };
 
 describe("node page view", () => {
-  it("shows benchmark rows only for measured values, with link speeds in bits", () => {
+  it("shows benchmark rows only for measured values, in the node's units (links in bits per second)", () => {
     const view = describeNode(INFO, null);
     expect(view.benchmark).toEqual([
-      { label: "CPU score", value: "1,843" },
-      { label: "Download", value: "248 Mbit/s" },
+      { label: "CPU (one core)", value: "1,843 M ops/s" },
+      { label: "Download", value: "80 Mbit/s" },
     ]);
     expect(describeNode({ ...INFO, benchmark: null }, null).benchmark).toEqual([]);
   });

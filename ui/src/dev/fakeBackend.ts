@@ -248,7 +248,7 @@ export function createFakeBackend(params: URLSearchParams, clock: () => number =
     connection: overview.network.connected ? "registered, heartbeat rtt 0.42 ms" : "retrying in 8.0 s: timed out",
     benchmark: fresh
       ? null
-      : { cpuScore: 1843, memoryScore: 9120, bandwidthUpBps: 4_800_000, bandwidthDownBps: 31_000_000 },
+      : { cpuScore: 1843, memoryScore: 9120, bandwidthUpBps: 38_000_000, bandwidthDownBps: 240_000_000 },
     reputation: fresh ? null : { valid: receipts.length, invalid: 1, streak: Math.min(receipts.length, 212) },
   });
 

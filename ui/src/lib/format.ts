@@ -76,11 +76,11 @@ export function formatRate(bytesPerSec: number): string {
   return text === "–" ? text : `${text}/s`;
 }
 
-/** Bits per second from bytes per second, as network speeds are quoted: "80 Mbit/s". */
-export function formatBitRate(bytesPerSec: number): string {
-  if (!Number.isFinite(bytesPerSec) || bytesPerSec < 0) return "–";
+/** A link speed in bits per second, as network speeds are quoted: 80000000 → "80 Mbit/s". */
+export function formatBitRate(bitsPerSec: number): string {
+  if (!Number.isFinite(bitsPerSec) || bitsPerSec < 0) return "–";
   const units = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"];
-  let value = bytesPerSec * 8;
+  let value = bitsPerSec;
   let unit = 0;
   while (value >= 1000 && unit < units.length - 1) {
     value /= 1000;

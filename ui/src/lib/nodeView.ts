@@ -27,16 +27,13 @@ export function describeNode(info: NodeInfo, overview: Overview | null): NodeVie
   const connected = overview?.network.connected ?? /^registered/i.test(info.connection);
   const b = info.benchmark;
   const benchmark: NodeView["benchmark"] = [];
-  if (b?.cpuScore !== undefined && b.cpuScore !== null) benchmark.push({ label: "CPU score", value: formatCount(b.cpuScore) });
-  if (b?.memoryScore !== undefined && b.memoryScore !== null) {
-    benchmark.push({ label: "Memory score", value: formatCount(b.memoryScore) });
-  }
-  if (b?.bandwidthUpBps !== undefined && b.bandwidthUpBps !== null) {
-    benchmark.push({ label: "Upload", value: formatBitRate(b.bandwidthUpBps) });
-  }
-  if (b?.bandwidthDownBps !== undefined && b.bandwidthDownBps !== null) {
-    benchmark.push({ label: "Download", value: formatBitRate(b.bandwidthDownBps) });
-  }
+  // Units as the node measures them: CPU in million integer operations per second on one
+  // core, memory copy in MB/s, links in bits per second.
+  const present = (v: number | null | undefined): v is number => typeof v === "number";
+  if (present(b?.cpuScore)) benchmark.push({ label: "CPU (one core)", value: `${formatCount(b.cpuScore)} M ops/s` });
+  if (present(b?.memoryScore)) benchmark.push({ label: "Memory copy", value: `${formatCount(b.memoryScore)} MB/s` });
+  if (present(b?.bandwidthUpBps)) benchmark.push({ label: "Upload", value: formatBitRate(b.bandwidthUpBps) });
+  if (present(b?.bandwidthDownBps)) benchmark.push({ label: "Download", value: formatBitRate(b.bandwidthDownBps) });
   const r = info.reputation;
   return {
     networkLabel: local ? "Local network (built into this app)" : coordinatorHostPort(info.coordinator),
