@@ -4,40 +4,47 @@
 
 import { listen } from "@tauri-apps/api/event";
 import { commands } from "./bindings";
-import type {
-  AppError,
-  EarningsPoint,
-  ExportFormat,
-  NodeInfo,
-  Overview,
-  Preferences,
-  ReceiptPage,
-  Result,
-  Settings,
-  WalletCheck,
-} from "./bindings";
-import { ApiError, toAppError } from "./lib/errors";
+import { ApiError, toAppError, type AppError } from "./lib/errors";
 
-export type {
-  AppError,
-  BudgetSettings,
-  ContributionState,
-  EarningsPoint,
-  ExportFormat,
-  NetworkGauge,
-  NodeInfo,
-  Notifications,
-  Overview,
-  PercentGauge,
-  PolicySettings,
-  Preferences,
-  Receipt,
-  ReceiptPage,
-  ScheduleSettings,
-  Settings,
-  WalletCheck,
-} from "./bindings";
 export { ApiError } from "./lib/errors";
+export type { AppError } from "./lib/errors";
+
+// ---- Types, derived from the commands' signatures so they follow the generated file
+// whatever its type names are. ----
+
+type Command = (...args: never[]) => Promise<unknown>;
+/** What a command resolves to: a tauri-specta result object, or the bare value. */
+type Answer<C extends Command> = Awaited<ReturnType<C>>;
+/** A command's success value (the `data` of an ok result, or the bare value). */
+type Ok<C extends Command> = Answer<C> extends infer R
+  ? R extends { status: "ok"; data: infer T }
+    ? T
+    : R extends { status: "error" }
+      ? never
+      : R
+  : never;
+/** A command's typed error. */
+type Err<C extends Command> = Answer<C> extends infer R ? (R extends { status: "error"; error: infer E } ? E : never) : never;
+
+/** Fails to compile when the generated error type leaves the contract's `AppError`. */
+type Fits<T extends true> = T;
+export type GeneratedErrorFitsContract = Fits<[Err<typeof commands.overview>] extends [AppError] ? true : false>;
+export type Overview = Ok<typeof commands.overview>;
+export type ContributionState = Overview["state"];
+export type PercentGauge = Overview["gauges"]["cpu"];
+export type NetworkGauge = Overview["gauges"]["network"];
+export type EarningsPoint = Ok<typeof commands.earningsSeries>[number];
+export type ReceiptPage = Ok<typeof commands.receipts>;
+export type Receipt = ReceiptPage["items"][number];
+export type WalletCheck = Ok<typeof commands.verifyWallet>;
+export type ExportFormat = Parameters<typeof commands.exportReceipts>[0];
+export type Settings = Ok<typeof commands.settings>;
+export type PolicySettings = Settings["policy"];
+export type BudgetSettings = Settings["budget"];
+export type ScheduleSettings = Settings["schedule"];
+export type NodeInfo = Ok<typeof commands.nodeInfo>;
+export type Preferences = Ok<typeof commands.preferences>;
+export type Notifications = Preferences["notifications"];
 
 /** Everything the UI asks of the backend; every call rejects with an `ApiError`. */
 export interface Backend {
@@ -65,10 +72,9 @@ export function inTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 
-/** A generated command's answer: a tauri-specta `Result`, or the bare value. */
-type Answer<T> = Result<T, AppError> | T;
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: unknown };
 
-function isResult<T>(value: Answer<T>): value is Result<T, AppError> {
+function isResult<T>(value: unknown): value is Result<T> {
   return (
     typeof value === "object" &&
     value !== null &&
@@ -78,15 +84,19 @@ function isResult<T>(value: Answer<T>): value is Result<T, AppError> {
   );
 }
 
-/** Unwraps a command's answer, turning every failure into an `ApiError`. */
-export async function settle<T>(answer: Promise<Answer<T>>): Promise<T> {
-  let value: Answer<T>;
+/**
+ * Unwraps a command's answer, turning every failure into an `ApiError`: an error result
+ * (the command's `AppError`, or the free-form string Tauri rejects with for an unknown
+ * command, a bad argument or an ACL denial) and a thrown `Error` alike.
+ */
+export async function settle<T>(answer: Promise<Result<T> | T>): Promise<T> {
+  let value: Result<T> | T;
   try {
     value = await answer;
   } catch (e) {
     throw new ApiError(toAppError(e));
   }
-  if (!isResult(value)) return value;
+  if (!isResult<T>(value)) return value;
   if (value.status === "ok") return value.data;
   throw new ApiError(toAppError(value.error));
 }

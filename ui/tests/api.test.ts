@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { ApiError, api, settle, useBackend, type Backend } from "../src/api";
 import { describeError, messageOf, toAppError } from "../src/lib/errors";
 import { sampleOverview } from "./fixtures";
@@ -59,5 +59,19 @@ describe("api forwards to the chosen backend", () => {
     await api.snooze(2);
     await api.receipts(20, 20);
     expect(calls).toEqual(["overview()", "snooze(2)", "receipts(20,20)"]);
+  });
+});
+
+describe("types derived from the bindings' commands", () => {
+  it("are the contract's shapes, not never", () => {
+    // Checked by `npm run check` (svelte-check type-checks the tests too).
+    expectTypeOf<import("../src/api").Overview["state"]>().toEqualTypeOf<
+      "contributing" | "waiting" | "paused" | "offline"
+    >();
+    expectTypeOf<import("../src/api").Settings["policy"]["input_idle_secs"]>().toEqualTypeOf<number>();
+    expectTypeOf<import("../src/api").Receipt["amount"]>().toEqualTypeOf<number>();
+    expectTypeOf<import("../src/api").ExportFormat>().toEqualTypeOf<"csv" | "json">();
+    expectTypeOf<import("../src/api").Preferences["coordinator"]>().toEqualTypeOf<string | null>();
+    expectTypeOf<import("../src/api").GeneratedErrorFitsContract>().toEqualTypeOf<true>();
   });
 });

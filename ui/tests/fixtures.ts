@@ -1,4 +1,4 @@
-import type { Overview } from "../src/bindings";
+import type { Overview } from "../src/api";
 
 export const KEY = "mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpjqwey3eovsq";
 

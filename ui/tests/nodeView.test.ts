@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { acceptedShare, describeNode } from "../src/lib/nodeView";
-import type { NodeInfo } from "../src/bindings";
+import type { NodeInfo } from "../src/api";
 import { KEY, sampleOverview } from "./fixtures";
 
 const INFO: NodeInfo = {

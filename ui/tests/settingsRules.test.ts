@@ -13,7 +13,7 @@ import {
   validateSettings,
   type NumericKey,
 } from "../src/lib/settingsRules";
-import type { Settings } from "../src/bindings";
+import type { Settings } from "../src/api";
 
 function withValue(key: string, value: unknown): Settings {
   const settings = defaultSettings();

@@ -16,7 +16,7 @@ import type {
   Preferences,
   Receipt,
   Settings,
-} from "../bindings";
+} from "../api";
 import { ApiError } from "../lib/errors";
 import { checkCoordinator } from "../lib/coordinatorAddress";
 import { formatTokens } from "../lib/format";

@@ -3,7 +3,7 @@
 // one-line summary of the range. The line starts at zero so growth within a short range is
 // visible; the all-time total is shown beside the chart instead.
 
-import type { EarningsPoint } from "../bindings";
+import type { EarningsPoint } from "../api";
 import { MICRO_PER_TOKEN, formatClock, formatShortDate, formatTokens } from "./format";
 
 /** uPlot's data: x in Unix seconds, y in tokens earned since the first point. */

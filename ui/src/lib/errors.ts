@@ -1,6 +1,15 @@
 // Backend errors: the contract's `AppError`, wrapped in an Error class, and put into words.
 
-import type { AppError } from "../bindings";
+/**
+ * Why a command failed (app-contract.md). src/api.ts checks at compile time that the
+ * generated bindings' error type fits this union.
+ */
+export type AppError =
+  | { kind: "invalidSetting"; key: string; message: string }
+  | { kind: "io"; message: string }
+  | { kind: "wallet"; message: string }
+  | { kind: "nodeNotRunning" }
+  | { kind: "autostart"; message: string };
 
 /** A failed backend call; `error` is the typed `AppError`. */
 export class ApiError extends Error {

@@ -1,6 +1,6 @@
 // The Node page's view model: `node_info` plus the live overview, in words.
 
-import type { NodeInfo, Overview } from "../bindings";
+import type { NodeInfo, Overview } from "../api";
 import { coordinatorHostPort } from "./coordinatorAddress";
 import { capitalise, formatBitRate, formatCount } from "./format";
 

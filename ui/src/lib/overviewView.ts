@@ -1,7 +1,7 @@
 // The dashboard's view model: an `Overview` from the backend turned into the words and
 // numbers the page shows. Pure, so the page stays a thin template.
 
-import type { ContributionState, Overview } from "../bindings";
+import type { ContributionState, Overview } from "../api";
 import { coordinatorHostPort } from "./coordinatorAddress";
 import {
   capitalise,

@@ -1,6 +1,6 @@
 // The node's defaults (crates/node/src/settings.rs), for "Restore defaults" and the dev fake.
 
-import type { Preferences, Settings } from "../bindings";
+import type { Preferences, Settings } from "../api";
 
 export function defaultSettings(): Settings {
   return {

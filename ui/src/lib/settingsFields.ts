@@ -1,7 +1,7 @@
 // What the Settings page shows for each setting: label, unit, help, grouped into cards.
 // Meanings and defaults follow crates/node/src/settings.rs.
 
-import type { Notifications } from "../bindings";
+import type { Notifications } from "../api";
 import { formatBytes, formatDuration } from "./format";
 import type { NumericKey } from "./settingsRules";
 

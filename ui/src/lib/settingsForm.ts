@@ -1,7 +1,7 @@
 // The Settings page's form: node settings plus app preferences in one draft, checked as a
 // whole, and split back into the two payloads on save.
 
-import type { Notifications, Preferences, Settings } from "../bindings";
+import type { Notifications, Preferences, Settings } from "../api";
 import { checkCoordinator, coordinatorPreference } from "./coordinatorAddress";
 import { newRuleDraft, ruleFromText, ruleToText, type RuleDraft } from "./schedule";
 import { checkScheduleRules, validateSettings, type FieldErrors } from "./settingsRules";

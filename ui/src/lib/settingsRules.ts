@@ -3,7 +3,7 @@
 // rules (parsed as the node parses them). Unlike the node, which stops at the first bad key,
 // this returns every problem so each field can show its own message.
 
-import type { Settings } from "../bindings";
+import type { Settings } from "../api";
 import { checkRule, scheduleErrorMessage, type RuleDraft } from "./schedule";
 
 /** Largest network cap in KiB/s (about 10 GB/s); above it, "uncapped" is meant. */
