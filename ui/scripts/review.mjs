@@ -183,6 +183,19 @@ await sleep(600);
 expect("server error at its field", /refused/.test(await js(`${q("error-policy.input_idle_secs")}?.textContent ?? ''`)));
 await shot("settings-server-error");
 
+// Schedule editor: no rules, then two rules with one invalid, in dark at 800×600.
+await size(800, 600, true);
+await open("page=settings&frozen=1");
+await click(`document.querySelector('button[aria-label="Remove network rule 1"]')`);
+expect("an empty schedule says never", /never runs/.test(await js(`${q("setting-schedule.network")}.textContent`)));
+await click(`document.querySelector('button[aria-label="Add a compute rule"]')`);
+await click(`document.querySelector('[data-testid="setting-schedule.compute.1"] button[aria-label="Saturday"]')`);
+await type("setting-schedule.compute.1.start", "18:00");
+await type("setting-schedule.compute.1.end", "18:00");
+expect("an empty window is flagged", !!(await js(`!!${q("error-schedule.compute.1")}`)));
+await js(`${q("setting-schedule.compute")}.scrollIntoView({block: 'start'})`);
+await shot("settings-800-schedule-dark");
+
 // Node: the key-file warning.
 await size(800, 600, true);
 await open("page=node&frozen=1&keyfile=1");

@@ -183,13 +183,13 @@ export const FIELD_GROUPS: FieldGroup[] = [
 export const SCHEDULES = [
   {
     which: "compute" as const,
-    title: "Compute",
+    title: "Compute work",
     help: "When compute work may run. Outside these times the node pauses.",
   },
   {
     which: "network" as const,
-    title: "Network",
-    help: "When cache serving and filling may run.",
+    title: "Cache serving",
+    help: "When this computer may serve and fill cached content (network work).",
   },
 ];
 
