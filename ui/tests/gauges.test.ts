@@ -11,6 +11,8 @@ describe("gauge shares", () => {
   it("clamps readings out of range and treats NaN as zero", () => {
     expect(percentShares(-5, 120)).toEqual({ owner: 0, contributed: 100, free: 0 });
     expect(percentShares(Number.NaN, 30)).toEqual({ owner: 0, contributed: 30, free: 70 });
+    // serde_json writes a float NaN as null.
+    expect(percentShares(null, null)).toEqual({ owner: 0, contributed: 0, free: 100 });
   });
 
   it("shrinks both in proportion when together they pass 100", () => {

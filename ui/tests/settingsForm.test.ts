@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { defaultPreferences, defaultSettings } from "../src/lib/settingsDefaults";
-import { formChanged, formFromBackend, formToPayloads, validateForm } from "../src/lib/settingsForm";
+import {
+  formChanged,
+  formFromBackend,
+  formToPayloads,
+  notificationSwitches,
+  validateForm,
+} from "../src/lib/settingsForm";
 import { KEY } from "./fixtures";
 
 describe("settings form", () => {
@@ -61,10 +67,21 @@ describe("settings form", () => {
     expect(formChanged(a, b)).toBe(false);
     b.settings.contribution.enabled = false;
     expect(formChanged(a, b)).toBe(false);
-    b.notifications.dailySummary = true;
+    b.notifications.dailySummary = false;
     expect(formChanged(a, b)).toBe(true);
     const c = formFromBackend(defaultSettings(), defaultPreferences());
     c.compute[0]!.start = "08:00";
     expect(formChanged(a, c)).toBe(true);
+  });
+});
+
+describe("notification switches", () => {
+  it("fill a switch the backend left out with the app's default (on)", () => {
+    expect(notificationSwitches({ firstTokens: false })).toEqual({
+      pausedForBatteryOrHeat: true,
+      coordinatorUnreachable: true,
+      firstTokens: false,
+      dailySummary: true,
+    });
   });
 });

@@ -162,8 +162,8 @@ export function createFakeBackend(params: URLSearchParams, clock: () => number =
 
   function tick(): void {
     const g = overview.gauges;
-    g.cpu.ownerPercent = wander(g.cpu.ownerPercent, 3, 1, 20);
-    g.memory.ownerPercent = wander(g.memory.ownerPercent, 1, 30, 55);
+    g.cpu.ownerPercent = wander(g.cpu.ownerPercent ?? 5, 3, 1, 20);
+    g.memory.ownerPercent = wander(g.memory.ownerPercent ?? 40, 1, 30, 55);
     g.network.ownerBytesPerSec = wander(g.network.ownerBytesPerSec, 60_000, 0, 600_000);
     if (overview.state === "contributing") {
       g.cpu.contributedPercent = wander(g.cpu.contributedPercent || 55, 6, 30, 75);

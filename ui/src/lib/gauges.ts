@@ -4,15 +4,16 @@
 /** Widths in percent of the whole bar. */
 export type Shares = { owner: number; contributed: number; free: number };
 
-function clampPercent(value: number): number {
-  return Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 0;
+/** 0–100; an unreadable reading (null: the node sends a float NaN as null) counts as 0. */
+function clampPercent(value: number | null): number {
+  return value !== null && Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 0;
 }
 
 /**
  * Shares of a resource measured in percent. Readings are clamped to 0–100; if together they
  * exceed 100 (two samples taken a moment apart), both shrink in proportion.
  */
-export function percentShares(ownerPercent: number, contributedPercent: number): Shares {
+export function percentShares(ownerPercent: number | null, contributedPercent: number | null): Shares {
   let owner = clampPercent(ownerPercent);
   let contributed = clampPercent(contributedPercent);
   const used = owner + contributed;

@@ -86,7 +86,7 @@ export function reasonSentence(reason: string): string {
 function percentGauge(
   id: GaugeView["id"],
   label: string,
-  gauge: { ownerPercent: number; contributedPercent: number } | null,
+  gauge: { ownerPercent: number | null; contributedPercent: number | null } | null,
 ): GaugeView {
   if (!gauge) {
     return {

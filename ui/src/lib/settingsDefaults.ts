@@ -31,7 +31,7 @@ export function defaultSettings(): Settings {
   };
 }
 
-/** The app's first-run preferences (an assumption: the contract gives no defaults). */
+/** The app's first-run preferences (src-tauri/src/preferences.rs: every notification on). */
 export function defaultPreferences(): Preferences {
   return {
     autostart: true,
@@ -40,7 +40,7 @@ export function defaultPreferences(): Preferences {
       pausedForBatteryOrHeat: true,
       coordinatorUnreachable: true,
       firstTokens: true,
-      dailySummary: false,
+      dailySummary: true,
     },
   };
 }

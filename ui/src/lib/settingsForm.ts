@@ -5,6 +5,7 @@ import type { Notifications, Preferences, Settings } from "../api";
 import { checkCoordinator, coordinatorPreference } from "./coordinatorAddress";
 import { newRuleDraft, ruleFromText, ruleToText, type RuleDraft } from "./schedule";
 import { checkScheduleRules, validateSettings, type FieldErrors } from "./settingsRules";
+import { defaultPreferences } from "./settingsDefaults";
 
 export type SettingsForm = {
   /** contribution/policy/budget as edited; its schedule lists are ignored (see below). */
@@ -13,7 +14,8 @@ export type SettingsForm = {
   network: RuleDraft[];
   coordinator: string;
   autostart: boolean;
-  notifications: Notifications;
+  /** Every switch a boolean, whatever the bindings leave optional. */
+  notifications: Required<Notifications>;
 };
 
 /** A deep copy good enough for plain JSON data. */
@@ -34,7 +36,18 @@ export function formFromBackend(settings: Settings, preferences: Preferences): S
     network: drafts(settings.schedule.network),
     coordinator: preferences.coordinator ?? "",
     autostart: preferences.autostart,
-    notifications: { ...preferences.notifications },
+    notifications: notificationSwitches(preferences.notifications),
+  };
+}
+
+/** The notification switches, a missing one at the app's default (Rust's `serde(default)`). */
+export function notificationSwitches(notifications: Partial<Notifications>): Required<Notifications> {
+  const defaults = defaultPreferences().notifications as Required<Notifications>;
+  return {
+    pausedForBatteryOrHeat: notifications.pausedForBatteryOrHeat ?? defaults.pausedForBatteryOrHeat,
+    coordinatorUnreachable: notifications.coordinatorUnreachable ?? defaults.coordinatorUnreachable,
+    firstTokens: notifications.firstTokens ?? defaults.firstTokens,
+    dailySummary: notifications.dailySummary ?? defaults.dailySummary,
   };
 }
 
