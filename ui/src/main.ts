@@ -1,3 +1,5 @@
+// First: make navigator.language usable by Intl before any library reads it (see the module).
+import "./lib/localeGuard";
 import { mount } from "svelte";
 import "./styles/app.css";
 import App from "./App.svelte";
