@@ -274,6 +274,12 @@ impl Coordinator {
         self.shared.records()
     }
 
+    /// A node's track record of validated results (zeros for a node never judged), as
+    /// `GET /v1/nodes` shows it; for an embedding process such as the desktop app.
+    pub fn reputation(&self, node: &NodeId) -> idleshare_protocol::api::Reputation {
+        self.shared.work.read(|book| book.reputation(node))
+    }
+
     /// Says goodbye to every node, writes the registry and stops.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);

@@ -16,7 +16,7 @@ mod tests;
 use std::path::Path;
 
 use idleshare_protocol::receipt::verify_chain;
-use idleshare_protocol::{ChainTip, MicroTokens, NodeId, ReceiptError, SignedReceipt};
+use idleshare_protocol::{ChainTip, MicroTokens, NodeId, ReceiptError, SignedReceipt, UnitId};
 
 pub use export::{ExportFormat, export};
 use store::WalletStore;
@@ -82,6 +82,22 @@ pub struct ChainSummary {
     pub issuer: NodeId,
     /// The verified tip (number of receipts and balance).
     pub tip: ChainTip,
+}
+
+/// One receipt as a list shows it (read from the wallet's columns, not re-verified; see
+/// [`Wallet::verify`] for the audit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptLine {
+    /// The coordinator that signed it.
+    pub issuer: NodeId,
+    /// Its number in that coordinator's chain.
+    pub seq: u64,
+    /// The unit it pays for.
+    pub unit: UnitId,
+    /// The amount.
+    pub amount: MicroTokens,
+    /// When it was issued (Unix ms).
+    pub issued_at_ms: u64,
 }
 
 /// The node's receipts.
@@ -184,5 +200,54 @@ impl Wallet {
     /// Sum of receipts issued at or after `since_ms` (Unix ms), e.g. "today".
     pub fn earned_since(&self, since_ms: u64) -> Result<MicroTokens, WalletError> {
         self.store.sum_since(since_ms)
+    }
+
+    /// How many receipts the wallet holds (all coordinators).
+    pub fn receipt_count(&self) -> Result<u64, WalletError> {
+        self.store.count()
+    }
+
+    /// Up to `limit` receipts, newest first, after skipping `offset` (for a paged list).
+    pub fn receipt_page(&self, offset: u64, limit: u64) -> Result<Vec<ReceiptLine>, WalletError> {
+        self.store
+            .page(offset, limit)?
+            .into_iter()
+            .map(|(issuer, seq, unit, amount, issued_at_ms)| {
+                let seq = seq.max(0) as u64;
+                let issuer = NodeId::from_slice(&issuer).map_err(|e| WalletError::Damaged {
+                    issuer: self.node,
+                    seq,
+                    detail: format!("issuer column: {e}"),
+                })?;
+                Ok(ReceiptLine {
+                    issuer,
+                    seq,
+                    unit: UnitId(unit.max(0) as u64),
+                    amount: MicroTokens(amount.max(0) as u64),
+                    issued_at_ms: issued_at_ms.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// Earnings from `since_ms` on, summed per `bucket_ms`: (bucket start in Unix ms, sum),
+    /// in time order, buckets without receipts left out (for an earnings chart).
+    pub fn earned_by_bucket(
+        &self,
+        since_ms: u64,
+        bucket_ms: u64,
+    ) -> Result<Vec<(u64, MicroTokens)>, WalletError> {
+        let bucket_ms = bucket_ms.max(1);
+        Ok(self
+            .store
+            .sums_by_bucket(since_ms, bucket_ms)?
+            .into_iter()
+            .map(|(bucket, sum)| {
+                (
+                    since_ms.saturating_add(bucket.saturating_mul(bucket_ms)),
+                    sum,
+                )
+            })
+            .collect())
     }
 }

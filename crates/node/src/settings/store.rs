@@ -1,7 +1,8 @@
 //! Settings that change at run time: validate, persist, then publish on a `watch` channel.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
@@ -92,5 +93,28 @@ impl SettingsStore {
     /// Snoozes contributing for `hours` from `now_ms` (0 ends the snooze), persisted.
     pub fn snooze(&self, hours: u32, now_ms: u64) -> Result<Settings, SettingsError> {
         self.update(|settings| settings.snooze(hours, now_ms))
+    }
+
+    /// Follows edits made to the file by others (an editor, another program): every
+    /// `every`, when its modification time changed, [`SettingsStore::reload`]s it and passes
+    /// the outcome to `report` (`Ok(true)`: new settings in force; `Err`: the edit was
+    /// invalid and ignored, the settings in force stay). Runs until dropped.
+    pub async fn follow_file(
+        store: Arc<SettingsStore>,
+        every: Duration,
+        report: impl Fn(Result<bool, SettingsError>),
+    ) {
+        let modified = |path: &Path| -> Option<SystemTime> {
+            std::fs::metadata(path).and_then(|m| m.modified()).ok()
+        };
+        let mut seen = modified(store.path());
+        loop {
+            tokio::time::sleep(every).await;
+            let now = modified(store.path());
+            if now != seen {
+                seen = now;
+                report(store.reload());
+            }
+        }
     }
 }

@@ -200,6 +200,71 @@ impl WalletStore {
     }
 }
 
+/// The indexed columns of one receipt (no signature check: for listing).
+pub(super) type ReceiptColumns = (Vec<u8>, i64, i64, i64, i64);
+
+impl WalletStore {
+    /// Receipts held, all coordinators.
+    pub(super) fn count(&self) -> Result<u64, WalletError> {
+        let count: i64 = self
+            .lock()
+            .query_row("SELECT COUNT(*) FROM receipts", [], |row| row.get(0))
+            .map_err(|e| self.error(e))?;
+        Ok(count.max(0) as u64)
+    }
+
+    /// Up to `limit` receipts' columns, newest first, skipping `offset`.
+    pub(super) fn page(&self, offset: u64, limit: u64) -> Result<Vec<ReceiptColumns>, WalletError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare(
+                "SELECT issuer, seq, unit, amount, issued_at_ms FROM receipts
+                 ORDER BY issued_at_ms DESC, issuer, seq DESC LIMIT ?1 OFFSET ?2",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map(params![to_i64(limit), to_i64(offset)], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Sums of receipts issued at or after `since_ms`, per `bucket_ms`-long bucket counted
+    /// from `since_ms`: (bucket index, sum), in order, empty buckets left out.
+    pub(super) fn sums_by_bucket(
+        &self,
+        since_ms: u64,
+        bucket_ms: u64,
+    ) -> Result<Vec<(u64, MicroTokens)>, WalletError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare(
+                "SELECT (issued_at_ms - ?1) / ?2 AS bucket, SUM(amount) FROM receipts
+                 WHERE issued_at_ms >= ?1 GROUP BY bucket ORDER BY bucket",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map(params![to_i64(since_ms), to_i64(bucket_ms.max(1))], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(|e| self.error(e))?;
+        let mut sums = Vec::new();
+        for row in rows {
+            let (bucket, sum) = row.map_err(|e| self.error(e))?;
+            sums.push((bucket.max(0) as u64, MicroTokens(sum.max(0) as u64)));
+        }
+        Ok(sums)
+    }
+}
+
 fn decode(issuer: &NodeId, seq: u64, body: &[u8]) -> Result<SignedReceipt, WalletError> {
     postcard::from_bytes(body).map_err(|e| WalletError::Damaged {
         issuer: *issuer,

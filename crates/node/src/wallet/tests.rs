@@ -150,3 +150,26 @@ fn a_damaged_stored_receipt_is_a_clear_error_not_a_balance() {
     );
     assert!(error.to_string().contains("receipt 2"), "{error}");
 }
+
+#[test]
+fn pages_list_newest_first_and_buckets_sum_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+    for receipt in chain(5) {
+        wallet.accept(&receipt, &id(1)).unwrap();
+    }
+    assert_eq!(wallet.receipt_count().unwrap(), 5);
+    let page = wallet.receipt_page(1, 2).unwrap();
+    assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 3]);
+    assert_eq!(page[0].issuer, id(1));
+    assert_eq!(page[0].unit, UnitId(104));
+    assert_eq!(page[0].amount, MicroTokens(40));
+    assert_eq!(page[0].issued_at_ms, 4_000);
+    assert!(wallet.receipt_page(5, 10).unwrap().is_empty());
+    // Receipts at 1000..=5000 ms; buckets of 2 s from 1500 ms: [1500,3500) holds 2000 and
+    // 3000 (20 + 30), [3500,5500) holds 4000 and 5000 (40 + 50).
+    assert_eq!(
+        wallet.earned_by_bucket(1_500, 2_000).unwrap(),
+        vec![(1_500, MicroTokens(50)), (3_500, MicroTokens(90))]
+    );
+}
