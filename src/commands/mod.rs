@@ -1,7 +1,6 @@
 //! Dispatch of each subcommand to its library calls.
 
 mod coordinator;
-mod demo_jobs;
 mod devnet;
 mod job;
 mod node;
@@ -79,21 +78,17 @@ pub fn open_settings(path: PathBuf) -> anyhow::Result<Arc<SettingsStore>> {
 }
 
 async fn follow_settings_file(store: Arc<SettingsStore>) {
-    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let mut seen = modified(store.path());
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        let now = modified(store.path());
-        if now == seen {
-            continue;
-        }
-        seen = now;
-        match store.reload() {
-            Ok(true) => eprintln!("settings: reloaded {}", store.path().display()),
+    let path = store.path().to_owned();
+    SettingsStore::follow_file(
+        store,
+        std::time::Duration::from_secs(2),
+        |outcome| match outcome {
+            Ok(true) => eprintln!("settings: reloaded {}", path.display()),
             Ok(false) => {}
             Err(e) => eprintln!("settings: edit ignored, the previous settings stay in force: {e}"),
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM on Unix).

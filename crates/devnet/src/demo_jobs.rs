@@ -1,0 +1,184 @@
+//! Demo jobs for a local network: Mandelbrot frames, one tile per unit, submitted one frame
+//! after another, so a local node visibly earns tokens. One local node means no one to
+//! compare with: the demo jobs ask for replication 1 and say so.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use idleshare_protocol::api::{JobStatus, JobSubmitted};
+use idleshare_protocol::{JobLimits, JobSpec};
+use workload_kernels::mandelbrot::Tile;
+
+use crate::api::{DemoApi, DemoApiError};
+
+/// The sample Mandelbrot module (built from `assets/workloads/mandelbrot`).
+const MANDELBROT_WASM: &[u8] = include_bytes!("../../../assets/workloads/wasm/mandelbrot.wasm");
+/// Tiles per side of a frame (so 16 units per job).
+const TILES_PER_SIDE: u32 = 4;
+/// Pixels per tile side.
+const TILE_PIXELS: u32 = 96;
+/// Iterations per pixel.
+const MAX_ITERATIONS: u32 = 3000;
+/// Pause between frames.
+const BETWEEN_FRAMES: Duration = Duration::from_secs(2);
+/// Pause after a failed frame before the next try.
+const AFTER_FAILURE: Duration = Duration::from_secs(10);
+
+/// What the feeder did, for a shell to print or show.
+#[derive(Debug)]
+pub enum DemoEvent {
+    /// A frame was submitted as a job.
+    Submitted(JobSubmitted),
+    /// A frame's job finished.
+    Finished(JobStatus),
+    /// A frame failed; the feeder tries again shortly.
+    Failed(DemoApiError),
+}
+
+/// Receives the feeder's events (on the feeder's thread).
+pub type DemoObserver = Box<dyn Fn(DemoEvent) + Send>;
+
+/// Feeds frames on its own thread until stopped (or dropped).
+pub struct DemoFeeder {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DemoFeeder {
+    /// Starts feeding the coordinator whose HTTP API is at `http`.
+    pub fn start(http: SocketAddr, observer: DemoObserver) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("idleshare-demo-jobs".into())
+            .spawn(move || feed(&DemoApi::new(format!("http://{http}")), &flag, &observer))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks the feeder to stop and waits for its thread (at most one HTTP call).
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for DemoFeeder {
+    fn drop(&mut self) {
+        // Without waiting: a drop may happen on an async runtime thread.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn feed(api: &DemoApi, stop: &AtomicBool, observer: &DemoObserver) {
+    let mut frame = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        match run_frame(api, frame, stop, observer) {
+            Ok(Some(status)) => observer(DemoEvent::Finished(status)),
+            Ok(None) => return,
+            Err(error) => {
+                observer(DemoEvent::Failed(error));
+                sleep_unless_stopped(AFTER_FAILURE, stop);
+            }
+        }
+        frame = frame.wrapping_add(1);
+        sleep_unless_stopped(BETWEEN_FRAMES, stop);
+    }
+}
+
+/// Submits frame `frame` and waits for it; `None` when stopped first.
+fn run_frame(
+    api: &DemoApi,
+    frame: u32,
+    stop: &AtomicBool,
+    observer: &DemoObserver,
+) -> Result<Option<JobStatus>, DemoApiError> {
+    let module = api.put_blob(MANDELBROT_WASM)?;
+    let inputs = frame_tiles(frame)
+        .iter()
+        .map(|tile| api.put_blob(&tile.encode()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spec = JobSpec {
+        module,
+        entry: "run".into(),
+        inputs,
+        limits: JobLimits::default(),
+        replication: 1,
+    };
+    let submitted = api.submit(&spec)?;
+    let job = submitted.job;
+    observer(DemoEvent::Submitted(submitted));
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let status = api.status(job)?;
+        if status.finished {
+            return Ok(Some(status));
+        }
+        sleep_unless_stopped(Duration::from_millis(500), stop);
+    }
+}
+
+/// The tiles of frame `frame`: each frame zooms further into the seahorse valley.
+fn frame_tiles(frame: u32) -> Vec<Tile> {
+    let (centre_re, centre_im) = (-0.743_643_887, 0.131_825_904);
+    let width = 3.0 * 0.7f64.powi((frame % 40) as i32);
+    let step = width / f64::from(TILES_PER_SIDE * TILE_PIXELS);
+    let (left, top) = (centre_re - width / 2.0, centre_im - width / 2.0);
+    let mut tiles = Vec::new();
+    for row in 0..TILES_PER_SIDE {
+        for column in 0..TILES_PER_SIDE {
+            tiles.push(Tile {
+                width: TILE_PIXELS,
+                height: TILE_PIXELS,
+                max_iterations: MAX_ITERATIONS,
+                re_min: left + f64::from(column * TILE_PIXELS) * step,
+                im_min: top + f64::from(row * TILE_PIXELS) * step,
+                step,
+            });
+        }
+    }
+    tiles
+}
+
+fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + total;
+    while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_is_sixteen_valid_tiles_that_zoom_in() {
+        let first = frame_tiles(0);
+        assert_eq!(first.len(), 16);
+        for tile in &first {
+            assert_eq!(Tile::parse(&tile.encode()), Some(*tile));
+        }
+        assert!(frame_tiles(5)[0].step < first[0].step);
+    }
+
+    #[test]
+    fn the_embedded_module_fits_the_abi() {
+        assert_eq!(
+            idleshare_protocol::abi::check_module(MANDELBROT_WASM, "run"),
+            Ok(())
+        );
+    }
+}
