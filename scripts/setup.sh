@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian or Ubuntu machine: the system packages the project
-# builds and tests against, and a check of the Rust toolchain. Safe to run again: it
-# installs only what is missing.
+# builds and tests against, and a check of the Rust toolchain; the desktop app's web UI;
+# with --tests, also the window tests' WebDriver server. Safe to run again: it installs and
+# builds only what is missing.
 set -euo pipefail
 
 # build-essential, pkg-config: C parts of dependencies (ring, bundled SQLite).
@@ -10,8 +11,14 @@ set -euo pipefail
 # xvfb, xdotool, x11-utils (xprop, xmessage): a private X server with real input and EWMH
 #   properties for the desktop idle and full-screen tests and `idleshare bench yield`.
 # python3-dbusmock: a fake logind on a private bus for the logind idle-hint test.
+# libwebkit2gtk-4.1-dev, libgtk-3-dev, libayatana-appindicator3-dev, librsvg2-dev: the
+#   desktop app (Tauri 2: the webview, the window, the tray icon).
+# webkit2gtk-driver: WebKitWebDriver, behind tauri-driver, for the window tests.
+# librsvg2-bin: rsvg-convert, for scripts/render-icons.sh (the icons are committed).
 PACKAGES=(build-essential pkg-config libdbus-1-dev dbus-daemon gnome-keyring
-  xvfb xdotool x11-utils python3-dbusmock)
+  xvfb xdotool x11-utils python3-dbusmock
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
+  webkit2gtk-driver librsvg2-bin)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -45,4 +52,16 @@ if command -v rustup >/dev/null && rustup target add wasm32-unknown-unknown >/de
     || echo "setup: warning: the rebuilt sample modules differ from assets/workloads/wasm (see above); the committed ones are used" >&2
 else
   echo "setup: warning: cannot add the wasm32-unknown-unknown target; using the committed assets/workloads/wasm modules" >&2
+fi
+
+# The desktop app's web UI: Tauri embeds ui/dist when cargo builds src-tauri, so it is
+# built first (from the npm registry, exact versions from package-lock.json).
+"$(dirname "$0")/build-ui.sh"
+
+# tauri-driver: the WebDriver server for the window tests (src-tauri/tests/window.rs);
+# only for `setup.sh --tests` (scripts/test.sh).
+TAURI_DRIVER_VERSION=2.1.0
+if [ "${1:-}" = "--tests" ] && ! cargo install --list | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
+  echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION (about 1.5 min)"
+  cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --quiet
 fi

@@ -1,0 +1,144 @@
+//! The app's state, handed to commands and handlers through `tauri::State` (no globals),
+//! and the current overview assembled from it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Local, NaiveTime, TimeZone};
+use idleshare_node::wallet::Wallet;
+use idleshare_protocol::MicroTokens;
+
+use crate::error::AppError;
+use crate::node_runtime::NodeRuntime;
+use crate::overview::{self, Overview, OverviewInputs};
+use crate::preferences::{self, StoredPreferences};
+
+/// Everything the app keeps.
+pub struct AppState {
+    /// The node.
+    pub runtime: Arc<NodeRuntime>,
+    /// The app's preferences, as last saved.
+    preferences: Mutex<StoredPreferences>,
+    /// Today's earnings, cached until the balance or the day changes.
+    today: Mutex<TodayTokens>,
+}
+
+impl AppState {
+    /// State around `runtime` with `preferences` as loaded.
+    pub fn new(runtime: Arc<NodeRuntime>, preferences: StoredPreferences) -> Self {
+        Self {
+            runtime,
+            preferences: Mutex::new(preferences),
+            today: Mutex::new(TodayTokens::default()),
+        }
+    }
+
+    /// The preferences in force.
+    pub fn preferences(&self) -> StoredPreferences {
+        lock(&self.preferences).clone()
+    }
+
+    /// Saves `stored` to the preferences file, then puts it in force.
+    pub fn save_preferences(&self, stored: StoredPreferences) -> Result<(), AppError> {
+        preferences::save(&self.runtime.paths().preferences_file(), &stored)?;
+        *lock(&self.preferences) = stored;
+        Ok(())
+    }
+
+    /// The overview now.
+    pub fn overview(&self) -> Overview {
+        let now = Local::now();
+        let status = self.runtime.status().borrow().clone();
+        let settings = self.runtime.settings().current();
+        let today = match (&status, self.runtime.wallet()) {
+            (Some(status), Ok(wallet)) => {
+                lock(&self.today).get(&wallet, status.earnings.balance, local_day_start_ms(&now))
+            }
+            _ => MicroTokens(0),
+        };
+        let mut overview = overview::overview(&OverviewInputs {
+            status: status.as_ref(),
+            settings: &settings,
+            local: self.runtime.is_local(),
+            today,
+            now_ms: now.timestamp_millis().max(0) as u64,
+            tz: &Local,
+        });
+        if status.is_none()
+            && let Some(error) = self.runtime.start_error()
+        {
+            overview.reason = format!("The node could not start: {error}");
+        }
+        overview
+    }
+}
+
+/// Unix ms of the local midnight that began `now`'s day (the first instant of the day
+/// where midnight does not exist).
+pub fn local_day_start_ms<Tz: TimeZone>(now: &DateTime<Tz>) -> u64 {
+    let midnight = now.date_naive().and_time(NaiveTime::MIN);
+    let start = now
+        .timezone()
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or(now.timestamp_millis(), |start| start.timestamp_millis());
+    start.max(0) as u64
+}
+
+/// Today's earnings: a sum over the wallet's receipts since midnight, asked again only when
+/// the balance or the day changed.
+#[derive(Debug, Default)]
+pub struct TodayTokens {
+    key: Option<(MicroTokens, u64)>,
+    value: MicroTokens,
+}
+
+impl TodayTokens {
+    /// Today's earnings for `balance` and the day starting at `day_start_ms`.
+    pub fn get(&mut self, wallet: &Wallet, balance: MicroTokens, day_start_ms: u64) -> MicroTokens {
+        let key = Some((balance, day_start_ms));
+        if self.key != key {
+            match wallet.earned_since(day_start_ms) {
+                Ok(value) => {
+                    self.value = value;
+                    self.key = key;
+                }
+                Err(error) => tracing::warn!("cannot read today's earnings: {error}"),
+            }
+        }
+        self.value
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::FixedOffset;
+
+    use super::*;
+
+    #[test]
+    fn the_day_starts_at_local_midnight() {
+        let tz = FixedOffset::east_opt(2 * 3600).unwrap();
+        let now = tz.with_ymd_and_hms(2026, 3, 10, 1, 30, 0).unwrap();
+        let midnight = tz.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
+        assert_eq!(local_day_start_ms(&now), midnight.timestamp_millis() as u64);
+    }
+
+    #[test]
+    fn todays_sum_is_asked_again_only_when_balance_or_day_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = crate::overview::tests::node_id();
+        let wallet = Wallet::open(dir.path(), node).unwrap();
+        let mut today = TodayTokens::default();
+        assert_eq!(today.get(&wallet, MicroTokens(0), 0), MicroTokens(0));
+        // A cached value stays for the same key even if the wallet were to change.
+        today.value = MicroTokens(7);
+        assert_eq!(today.get(&wallet, MicroTokens(0), 0), MicroTokens(7));
+        assert_eq!(today.get(&wallet, MicroTokens(1), 0), MicroTokens(0));
+    }
+}
