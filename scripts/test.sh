@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs every test, inside a private D-Bus session with a throwaway,
 # unlocked gnome-keyring, so the real OS-keychain path is exercised (not only the file
-# fallback). Leaves nothing running.
+# fallback); the desktop app's window tests start their own Xvfb and tauri-driver. Then
+# (for a full run, without test filters) packages the app as a .deb, installs it with
+# dpkg, checks it and removes it again. Leaves nothing running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 
 keyring_home=$(mktemp -d)
 trap 'rm -rf "$keyring_home"' EXIT
@@ -20,3 +22,7 @@ dbus-run-session -- sh -c '
   echo -n idleshare-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   cargo test --workspace --locked "$@"
 ' sh "$@"
+
+if [ "$#" -eq 0 ]; then
+  scripts/package-deb.sh
+fi
