@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Sets up the machine and runs every test, inside a private D-Bus session with a throwaway,
-# unlocked gnome-keyring, so the real OS-keychain path is exercised (not only the file
-# fallback); the desktop app's window tests start their own Xvfb and tauri-driver. Then
-# (for a full run, without test filters) packages the app as a .deb, installs it with
-# dpkg, checks it and removes it again. Leaves nothing running.
+# Sets up the machine and runs every test: the web UI's Vitest, then `cargo test` inside a
+# private D-Bus session with a throwaway, unlocked gnome-keyring, so the real OS-keychain
+# path is exercised (not only the file fallback); the desktop app's window tests start
+# their own Xvfb and tauri-driver. Then (for a full run, without test filters) packages the
+# app as a .deb, installs it with dpkg, checks it and removes it again. Leaves nothing
+# running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
+
+# The web UI's logic (Vitest; setup.sh installed its packages).
+(cd ui && npm test --silent)
 
 keyring_home=$(mktemp -d)
 trap 'rm -rf "$keyring_home"' EXIT
