@@ -189,6 +189,9 @@ pub(crate) fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
         NodeMessage::WantWork { .. } => "work request",
         NodeMessage::Abandon { .. } => "abandoned lease",
         NodeMessage::SyncReceipts { .. } => "receipt sync",
+        NodeMessage::CacheInventory { .. } => "cache inventory",
+        NodeMessage::PinReport { .. } => "pin report",
+        NodeMessage::ServiceReceipts(_) => "service receipts",
         NodeMessage::Goodbye { .. } => "goodbye",
     };
     SessionEnd::Rejected(

@@ -185,4 +185,9 @@ impl Wallet {
     pub fn earned_since(&self, since_ms: u64) -> Result<MicroTokens, WalletError> {
         self.store.sum_since(since_ms)
     }
+
+    /// Sum of the credits for serving cached content (all coordinators).
+    pub fn earned_serving(&self) -> Result<MicroTokens, WalletError> {
+        self.store.serving_total()
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use idleshare_protocol::{ChainTip, MicroTokens, NodeId, SignedReceipt};
+use idleshare_protocol::{ChainTip, Credit, MicroTokens, NodeId, SignedReceipt};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::WalletError;
@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (
     issuer BLOB NOT NULL,
     seq INTEGER NOT NULL,
-    unit INTEGER NOT NULL,
+    unit INTEGER,
+    served_bytes INTEGER NOT NULL DEFAULT 0,
     amount INTEGER NOT NULL,
     issued_at_ms INTEGER NOT NULL,
     hash BLOB NOT NULL,
@@ -28,6 +29,14 @@ CREATE INDEX IF NOT EXISTS receipts_by_time ON receipts (issued_at_ms);
 pub(super) struct WalletStore {
     path: String,
     connection: Mutex<Connection>,
+}
+
+/// Bytes a credit pays for serving (0 for compute).
+fn served_bytes(work: &Credit) -> u64 {
+    match work {
+        Credit::Serving { bytes, .. } => *bytes,
+        Credit::Unit(_) => 0,
+    }
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -117,12 +126,13 @@ impl WalletStore {
         let r = &receipt.receipt;
         self.lock()
             .execute(
-                "INSERT INTO receipts (issuer, seq, unit, amount, issued_at_ms, hash, balance, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO receipts (issuer, seq, unit, served_bytes, amount, issued_at_ms, hash,
+                 balance, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     r.issuer.as_bytes().as_slice(),
                     to_i64(r.seq),
-                    to_i64(r.unit.0),
+                    r.work.unit().map(|unit| to_i64(unit.0)),
+                    to_i64(served_bytes(&r.work)),
                     to_i64(r.amount.0),
                     to_i64(r.issued_at_ms),
                     tip.hash.as_slice(),
@@ -193,6 +203,19 @@ impl WalletStore {
             .query_row(
                 "SELECT COALESCE(SUM(amount), 0) FROM receipts WHERE issued_at_ms >= ?1",
                 params![to_i64(since_ms)],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(MicroTokens(sum as u64))
+    }
+
+    /// Sum of the credits for serving cached content.
+    pub(super) fn serving_total(&self) -> Result<MicroTokens, WalletError> {
+        let sum: i64 = self
+            .lock()
+            .query_row(
+                "SELECT COALESCE(SUM(amount), 0) FROM receipts WHERE unit IS NULL",
+                [],
                 |row| row.get(0),
             )
             .map_err(|e| self.error(e))?;

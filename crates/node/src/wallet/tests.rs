@@ -1,5 +1,5 @@
 use ed25519_dalek::SigningKey;
-use idleshare_protocol::{ChainTip, MicroTokens, NodeId, Receipt, SignedReceipt, UnitId};
+use idleshare_protocol::{ChainTip, Credit, MicroTokens, NodeId, Receipt, SignedReceipt, UnitId};
 
 use super::*;
 
@@ -19,7 +19,7 @@ fn chain(n: u64) -> Vec<SignedReceipt> {
             let signed = Receipt {
                 issuer: id(1),
                 node: id(2),
-                unit: UnitId(100 + seq),
+                work: Credit::Unit(UnitId(100 + seq)),
                 amount: MicroTokens(seq * 10),
                 issued_at_ms: 1_000 * seq,
                 seq,
