@@ -18,6 +18,8 @@ use idleshare_protocol::{ContentId, NodeId};
 use idleshare_transport::{FramedError, recv_frame, send_frame};
 use quinn::{Connection, RecvStream};
 
+use crate::pace::Pacer;
+
 /// How a client reaches a copy.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -175,16 +177,26 @@ pub struct Transfer {
     pub total: Duration,
 }
 
+/// How a range is fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchOptions<'a> {
+    /// Longest wait for any single read (a provider silent this long has stalled).
+    pub stall: Duration,
+    /// A download cap, if any.
+    pub pacer: Option<&'a Pacer>,
+}
+
 /// Fetches `range` of `content` (`size` bytes, as published) over `route`, handing each
-/// checked piece to `sink`. `stall` bounds the wait for any single read.
+/// checked piece to `sink`.
 pub async fn fetch_range(
     route: &Route,
     content: ContentId,
     size: u64,
     range: ByteRange,
-    stall: Duration,
+    options: FetchOptions<'_>,
     mut sink: impl FnMut(Piece<'_>) -> Result<(), String>,
 ) -> Result<Transfer, FetchError> {
+    let stall = options.stall;
     let who = route.label();
     let transport = |detail: String| FetchError::Transport {
         who: who.clone(),
@@ -232,6 +244,9 @@ pub async fn fetch_range(
             Step::Group { bytes, .. } => bytes.len() as usize,
         };
         buffer.resize(len, 0);
+        if let Some(pacer) = options.pacer {
+            pacer.take(len as u64).await;
+        }
         read_piece(&mut recv, &mut buffer, stall, &who).await?;
         let corrupt = |error| FetchError::Corrupt {
             who: who.clone(),

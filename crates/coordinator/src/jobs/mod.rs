@@ -15,6 +15,7 @@ pub mod ops;
 pub mod receipts;
 mod restore;
 pub mod schedule;
+mod serving;
 mod settle;
 pub mod store;
 mod store_load;
