@@ -110,13 +110,20 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// A line above the bar (printed even when there is no terminal to draw the bar on).
+    fn say(&self, line: &str) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+}
+
 impl FetchProgress for Progress {
     fn started(&self, from: u64, _total: u64, providers: &[String]) {
         if from > 0 {
-            self.bar.println(format!("resuming at byte {from}"));
+            self.say(&format!("resuming at byte {from}"));
         }
         self.bar.set_position(from);
-        self.bar.println(format!(
+        self.say(&format!(
             "providers, fastest first: {}",
             providers.join(", ")
         ));
@@ -128,6 +135,6 @@ impl FetchProgress for Progress {
     }
 
     fn note(&self, line: &str) {
-        self.bar.println(line);
+        self.say(line);
     }
 }

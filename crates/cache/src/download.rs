@@ -13,6 +13,10 @@ use tokio::task::JoinSet;
 
 use crate::fetch::{FetchError, FetchOptions, Piece, Route, fetch_range, send_receipt};
 
+/// A node is given a cumulative receipt each time this many more bytes came from it (and
+/// at the end): few receipts, and little unpaid if the client dies.
+pub const RECEIPT_EVERY: u64 = 32 << 20;
+
 /// How a download behaves.
 #[derive(Debug, Clone, Copy)]
 pub struct DownloadConfig {
@@ -97,7 +101,8 @@ pub struct Downloader {
     candidates: Vec<Candidate>,
     fallback: Option<Route>,
     payer: Option<Payer>,
-    paid: HashMap<NodeId, u64>,
+    /// Per node: bytes received, bytes signed for, and how to reach it.
+    owed: HashMap<NodeId, (u64, u64, Route)>,
     config: DownloadConfig,
     best_rate: f64,
     bad: Vec<BadData>,
@@ -124,7 +129,7 @@ impl Downloader {
                 .collect(),
             fallback,
             payer,
-            paid: HashMap::new(),
+            owed: HashMap::new(),
             config,
             best_rate: 0.0,
             bad: Vec::new(),
@@ -269,18 +274,20 @@ impl Downloader {
             let slow = self.candidates.remove(0);
             self.candidates.push(slow);
         }
-        let (Some(node), Some(payer)) = (route.node, &self.payer) else {
-            return;
-        };
-        let total = self.paid.entry(node).or_default();
-        *total += bytes;
-        let (route, key, content, session, total) = (
-            route.clone(),
-            payer.key.clone(),
-            self.content,
-            payer.session,
-            *total,
-        );
+        let Some(node) = route.node else { return };
+        let owed = self.owed.entry(node).or_insert((0, 0, route.clone()));
+        owed.0 += bytes;
+        if owed.0 - owed.1 >= RECEIPT_EVERY {
+            owed.1 = owed.0;
+            let total = owed.0;
+            self.sign(route.clone(), total);
+        }
+    }
+
+    /// Sends a cumulative receipt for `total` bytes over `route`, in the background.
+    fn sign(&mut self, route: Route, total: u64) {
+        let Some(payer) = &self.payer else { return };
+        let (key, content, session) = (payer.key.clone(), self.content, payer.session);
         // Receipts are cumulative: a lost or late one is covered by the next.
         self.receipts.spawn(async move {
             let now = unix_ms();
@@ -299,6 +306,14 @@ impl Downloader {
         });
     }
 
+    /// Bytes received from each node so far.
+    pub fn received(&self) -> HashMap<NodeId, u64> {
+        self.owed
+            .iter()
+            .map(|(node, owed)| (*node, owed.0))
+            .collect()
+    }
+
     fn note_bad(&mut self, route: &Route, error: &FetchError) {
         let Some(node) = route.node else { return };
         let offset = match error {
@@ -313,8 +328,21 @@ impl Downloader {
         });
     }
 
-    /// Waits (briefly) for the receipts still on their way.
+    /// Signs for every byte not yet signed for, and waits (at most `wait`) for the receipts
+    /// to arrive.
     pub async fn finish(mut self, wait: Duration) {
+        let unsigned: Vec<(Route, u64)> = self
+            .owed
+            .values_mut()
+            .filter(|owed| owed.0 > owed.1)
+            .map(|owed| {
+                owed.1 = owed.0;
+                (owed.2.clone(), owed.0)
+            })
+            .collect();
+        for (route, total) in unsigned {
+            self.sign(route, total);
+        }
         let _ = tokio::time::timeout(wait, async {
             while self.receipts.join_next().await.is_some() {}
         })

@@ -12,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use idleshare_cache::download::RECEIPT_EVERY;
 use idleshare_cache::{DownloadConfig, Downloader, Route};
 use idleshare_protocol::cache::ServiceReceipt;
 use idleshare_protocol::tree::ByteRange;
@@ -155,8 +156,8 @@ async fn stream_range(
         ..DownloadConfig::default()
     };
     let mut downloader = Downloader::new(content, size, routes, None, None, config);
-    let mut served: HashMap<NodeId, u64> = HashMap::new();
     let session = rand::random::<u64>();
+    let mut paid: HashMap<NodeId, u64> = HashMap::new();
     let mut penalised = 0;
     let mut at = range.start;
     while at < range.end {
@@ -170,49 +171,67 @@ async fn stream_range(
         }
         penalised = downloader.bad_data().len();
         let bytes = match fetched {
-            Ok(fetched) => {
-                if let Some(node) = fetched.node {
-                    let total = served.entry(node).or_default();
-                    *total += segment.len();
-                    pay(&shared, node, content, session, *total);
-                }
-                fetched.bytes
-            }
+            Ok(fetched) => fetched.bytes,
             Err(e) => match read_origin(&shared, content, segment).await {
                 Some(bytes) => bytes,
                 None => {
                     tracing::warn!("gateway: {e}; the origin has no copy either");
+                    pay(&shared, content, session, &downloader, &mut paid, 0);
                     let _ = chunks.send(Err(std::io::Error::other(e.to_string()))).await;
                     return;
                 }
             },
         };
+        pay(
+            &shared,
+            content,
+            session,
+            &downloader,
+            &mut paid,
+            RECEIPT_EVERY,
+        );
         shared
             .metrics
             .gateway_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if chunks.send(Ok(Bytes::from(bytes))).await.is_err() {
-            return;
+            break;
         }
         at = segment.end;
     }
+    pay(&shared, content, session, &downloader, &mut paid, 0);
 }
 
-/// The gateway is the client here: the coordinator credits the node directly for the bytes
-/// it checked (cumulative per request, like a client's receipts).
-fn pay(shared: &Shared, node: NodeId, content: ContentId, session: u64, bytes: u64) {
-    let claim = ServiceReceipt {
-        client: shared.address.key,
-        node,
-        content,
-        session,
-        bytes,
-        signed_at_ms: unix_ms(),
-    };
+/// The gateway is the client here: the coordinator credits each node directly for the bytes
+/// it checked, cumulative per request like a client's receipts, once at least `every` more
+/// bytes came from it (0: everything still unpaid).
+fn pay(
+    shared: &Shared,
+    content: ContentId,
+    session: u64,
+    downloader: &Downloader,
+    paid: &mut HashMap<NodeId, u64>,
+    every: u64,
+) {
     let now = unix_ms();
-    shared
-        .work
-        .apply(|book, _, ch| book.credit_serving(&claim, u64::MAX, now, ch));
+    for (node, received) in downloader.received() {
+        let before = paid.entry(node).or_default();
+        if received <= *before || received - *before < every {
+            continue;
+        }
+        *before = received;
+        let claim = ServiceReceipt {
+            client: shared.address.key,
+            node,
+            content,
+            session,
+            bytes: received,
+            signed_at_ms: now,
+        };
+        shared
+            .work
+            .apply(|book, _, ch| book.credit_serving(&claim, u64::MAX, now, ch));
+    }
 }
 
 async fn read_origin(shared: &Shared, content: ContentId, range: ByteRange) -> Option<Vec<u8>> {
