@@ -258,3 +258,34 @@ fn import_takes_a_file_and_names_it_by_its_hash() {
         Some(ScrubOutcome::Intact(id))
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_the_fill_clearly_and_leaves_the_store_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path(), 1 << 30).unwrap();
+    let bytes = content(50_000, 21);
+    let id = ContentId::of(&bytes);
+    // Writes to /dev/full fail with ENOSPC, as on a full disk.
+    let part = dir.path().join(format!("{id}.data.part"));
+    std::os::unix::fs::symlink("/dev/full", &part).unwrap();
+    let (mut fill, _) = store.begin_fill(id, bytes.len() as u64).unwrap();
+    let err = fill
+        .write_content(
+            ByteRange {
+                start: 0,
+                end: 16_384,
+            },
+            &bytes[..16_384],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("No space left on device"), "{err}");
+    drop(fill);
+    assert!(!part.exists(), "nothing is left behind");
+    assert_eq!(store.usage().used_bytes, 0, "the reservation is given back");
+    assert_eq!(
+        store_bytes(&store, &bytes, 2).unwrap(),
+        id,
+        "the store still works"
+    );
+}
