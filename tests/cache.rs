@@ -443,3 +443,106 @@ fn a_node_with_no_reachable_port_is_served_through_the_relay() {
             .then_some(())
     });
 }
+
+#[test]
+fn a_paused_node_answers_busy_at_once_and_the_client_moves_on() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator = coordinator(dir.path(), &[]);
+    let node = nodes(&coordinator, dir.path(), 1, "").remove(0);
+    let bytes = make_content(2 * MB, 19);
+    let id = publish(
+        &coordinator,
+        dir.path(),
+        "doc.bin",
+        &bytes,
+        &["--replicas", "1"],
+    );
+    wait_stored(&coordinator, &id, 1, Duration::from_secs(60));
+    // The owner switches contributing off; the node follows its settings file.
+    let settings = node.data.with_extension("settings.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(
+        &settings,
+        format!("[contribution]\nenabled = false\n\n{text}"),
+    )
+    .unwrap();
+    wait_until(Duration::from_secs(20), "the node paused", || {
+        coordinator
+            .node(&node.id)
+            .filter(|n| n["activity"] == "paused")
+    });
+    let started = std::time::Instant::now();
+    let out = dir.path().join("doc.out");
+    let said = fetch_ok(
+        &coordinator,
+        &id,
+        &out,
+        &dir.path().join("client"),
+        &["--stall-secs", "10"],
+    );
+    assert!(std::fs::read(&out).unwrap() == bytes);
+    assert!(said.contains("is busy"), "{said}");
+    assert!(said.contains("bytes from the origin"), "{said}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "busy is answered at once, not after a stall ({:?})",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn uploads_keep_to_the_owners_cap() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator = coordinator(dir.path(), &[]);
+    let _node = nodes(
+        &coordinator,
+        dir.path(),
+        1,
+        "upload_cap_kib_per_sec = 1024\n",
+    );
+    let bytes = make_content(6 * MB, 23);
+    let id = publish(
+        &coordinator,
+        dir.path(),
+        "capped.bin",
+        &bytes,
+        &["--replicas", "1"],
+    );
+    wait_stored(&coordinator, &id, 1, Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let out = dir.path().join("capped.out");
+    fetch_ok(&coordinator, &id, &out, &dir.path().join("client"), &[]);
+    // 6 MiB at 1 MiB/s, less a half-MiB burst: at least 5.5 s (a slow machine only adds).
+    assert!(
+        started.elapsed() >= Duration::from_millis(5_000),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(std::fs::read(&out).unwrap() == bytes);
+}
+
+#[test]
+fn published_content_and_its_copies_survive_a_killed_coordinator() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("coordinator");
+    let mut first = CoordinatorProcess::start_with(&data, 0, &["--spot-check-secs", "3600"]);
+    let nodes = nodes(&first, dir.path(), 2, "");
+    let bytes = make_content(4 * MB, 29);
+    let id = publish(&first, dir.path(), "kept.bin", &bytes, &["--replicas", "2"]);
+    wait_stored(&first, &id, 2, Duration::from_secs(60));
+    first.process.kill_hard();
+    let second =
+        CoordinatorProcess::start_with(&data, first.quic_port, &["--spot-check-secs", "3600"]);
+    for node in &nodes {
+        support::wait_online(&second, &node.id, Duration::from_secs(40));
+    }
+    let holders = wait_stored(&second, &id, 2, Duration::from_secs(30));
+    assert_eq!(holders.len(), 2);
+    let out = dir.path().join("kept.out");
+    let said = fetch_ok(&second, &id, &out, &dir.path().join("client"), &[]);
+    assert!(std::fs::read(&out).unwrap() == bytes);
+    assert!(said.contains("from node"), "{said}");
+}

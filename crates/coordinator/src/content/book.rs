@@ -361,28 +361,50 @@ impl ContentBook {
         ch
     }
 
-    /// The node no longer holds what it had stored (its full inventory said otherwise).
-    pub fn forget_missing(&mut self, node: NodeId, held: &[ContentId], now_ms: u64) -> Changes {
+    /// A node's full inventory is in: what it had stored but no longer lists is marked
+    /// failed, and orders it had not finished (it restarted meanwhile) are sent again.
+    pub fn settle_inventory(
+        &mut self,
+        node: NodeId,
+        held: &[ContentId],
+        nodes: &[NodeView],
+        now_ms: u64,
+    ) -> Changes {
         let mut ch = Changes::default();
-        let missing: Vec<ContentId> = self
+        let mine: Vec<(ContentId, PinState)> = self
             .pins
             .iter()
-            .filter(|(content, pins)| {
-                matches!(pins.get(&node), Some(PinState::Stored { .. })) && !held.contains(content)
-            })
-            .map(|(content, _)| *content)
+            .filter(|(content, _)| !held.contains(content))
+            .filter_map(|(content, pins)| pins.get(&node).map(|state| (*content, state.clone())))
             .collect();
-        for content in missing {
-            let reason = "missing from the node's inventory".to_owned();
-            self.set_pin(
-                content,
-                node,
-                PinState::Failed {
-                    reason,
-                    at_ms: now_ms,
-                },
-                &mut ch,
-            );
+        for (content, state) in mine {
+            match state {
+                PinState::Stored { .. } => {
+                    let reason = "missing from the node's inventory".to_owned();
+                    self.set_pin(
+                        content,
+                        node,
+                        PinState::Failed {
+                            reason,
+                            at_ms: now_ms,
+                        },
+                        &mut ch,
+                    );
+                }
+                PinState::Assigned { .. } => {
+                    let Some(record) = self.contents.get(&content) else {
+                        continue;
+                    };
+                    let order = PinOrder {
+                        content,
+                        size: record.size,
+                        peers: self.providers(&content, nodes, now_ms),
+                    };
+                    ch.actions.push(PinAction::Pin(node, order));
+                    self.set_pin(content, node, PinState::Assigned { at_ms: now_ms }, &mut ch);
+                }
+                PinState::Failed { .. } => {}
+            }
         }
         ch
     }

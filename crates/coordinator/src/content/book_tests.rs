@@ -153,10 +153,26 @@ fn inventories_confirm_holdings_and_unpin_what_is_not_published() {
     let ch = book.on_inventory(node(1), &[site.id, stray], 5);
     assert_eq!(ch.actions, vec![PinAction::Unpin(node(1), stray)]);
     assert!(matches!(book.pins(&site.id)[0].1, PinState::Stored { .. }));
-    let ch = book.forget_missing(node(1), &[], 6);
+    let ch = book.settle_inventory(node(1), &[], &[], 6);
     assert!(matches!(
         ch.pins[0].2,
         Some(PinState::Failed { ref reason, .. }) if reason.contains("missing")
+    ));
+}
+
+#[test]
+fn an_order_a_restarted_node_never_finished_is_sent_again() {
+    let mut book = ContentBook::default();
+    let site = record(b"site", MB, 1);
+    book.publish(site.clone());
+    let nodes = [view(1, Some(1 << 30))];
+    assert_eq!(pinned(&book.plan(&nodes, 0)), vec![node(1)]);
+    // The node restarts mid-fill and comes back holding nothing.
+    let ch = book.settle_inventory(node(1), &[], &nodes, 50);
+    assert_eq!(pinned(&ch), vec![node(1)]);
+    assert!(matches!(
+        book.pins(&site.id)[0].1,
+        PinState::Assigned { at_ms: 50 }
     ));
 }
 

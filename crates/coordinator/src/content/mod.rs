@@ -226,10 +226,12 @@ impl ContentService {
             inventories.remove(&node).unwrap_or_default()
         };
         let now = unix_ms();
+        let nodes = self.node_views(shared);
         self.apply(shared, |book| {
             let mut changes = book.on_inventory(node, &held, now);
-            let missing = book.forget_missing(node, &held, now);
-            changes.pins.extend(missing.pins);
+            let settled = book.settle_inventory(node, &held, &nodes, now);
+            changes.pins.extend(settled.pins);
+            changes.actions.extend(settled.actions);
             changes
         });
         self.replan.notify_one();
