@@ -372,6 +372,9 @@ pub enum Bench {
     Wasm(WasmBenchArgs),
     /// pause_now() → a running WebAssembly unit stops executing.
     Pause(PauseBenchArgs),
+    /// The edge cache over loopback QUIC: verified serving vs raw quinn, cache-hit time to
+    /// first byte, many concurrent clients.
+    Cache(CacheBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -423,6 +426,22 @@ pub struct PauseBenchArgs {
     /// Pauses to time.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub trials: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheBenchArgs {
+    /// MiB of content sent each way for the throughput comparison.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub mib: u64,
+    /// Timed transfers of each kind (alternated; medians compared).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub reps: u64,
+    /// One-group range requests timed to their answer header.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub ttfb_requests: u64,
+    /// Clients fetching at once, each on its own connection with its own key.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=500))]
+    pub clients: u64,
 }
 
 #[derive(Debug, Args)]
