@@ -62,7 +62,7 @@ pub struct ServingRate {
 impl ServingRate {
     /// What serving `bytes` earns (rounded down; never overflows).
     pub fn credit(&self, bytes: u64) -> MicroTokens {
-        let micro = u128::from(bytes) * u128::from(self.micro_tokens_per_gib) >> 30;
+        let micro = (u128::from(bytes) * u128::from(self.micro_tokens_per_gib)) >> 30;
         MicroTokens(u64::try_from(micro).unwrap_or(u64::MAX))
     }
 }

@@ -58,7 +58,7 @@ pub(super) fn remove_strays(dir: &Path, known: impl Fn(&ContentId) -> bool) {
             .strip_suffix(".data")
             .or_else(|| name.strip_suffix(".obao"))
         {
-            stem.parse::<ContentId>().map_or(false, |id| !known(&id))
+            stem.parse::<ContentId>().is_ok_and(|id| !known(&id))
         } else {
             false
         };
