@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use idleshare_protocol::api::{ApiError, BlobStored, JobResults, JobStatus, JobSubmitted};
+use idleshare_protocol::api::{
+    ApiError, BadDataReport, BlobStored, ContentPublished, JobResults, JobStatus, JobSubmitted,
+};
 use idleshare_protocol::{ContentId, JobId, JobSpec};
 use serde::de::DeserializeOwned;
 
@@ -96,6 +98,49 @@ impl ApiClient {
         self.get_json(&format!("/v1/jobs/{}/results", job.0))
     }
 
+    /// Uploads `body` (`len` bytes) as content named `name`; no overall time limit, since a
+    /// large file on a slow link takes as long as it takes.
+    pub fn publish(
+        &self,
+        body: &mut dyn std::io::Read,
+        len: u64,
+        name: &str,
+        replicas: Option<u8>,
+    ) -> anyhow::Result<ContentPublished> {
+        let mut url = format!("/v1/content?name={}", percent_encode(name));
+        if let Some(replicas) = replicas {
+            url.push_str(&format!("&replicas={replicas}"));
+        }
+        let response = self
+            .agent
+            .put(&self.url(&url))
+            .config()
+            .timeout_global(None)
+            .build()
+            .header("content-type", "application/octet-stream")
+            .header("content-length", &len.to_string())
+            .send(ureq::SendBody::from_reader(body))
+            .with_context(|| format!("cannot upload to the coordinator API at {}", self.base))?;
+        read_json(response)
+    }
+
+    /// Reports a node that sent bad bytes (the coordinator checks for itself).
+    pub fn report_bad_data(
+        &self,
+        content: &ContentId,
+        report: &BadDataReport,
+    ) -> anyhow::Result<()> {
+        let response = self
+            .agent
+            .post(&self.url(&format!("/v1/content/{content}/reports")))
+            .send_json(report)
+            .with_context(|| format!("cannot reach the coordinator API at {}", self.base))?;
+        if !response.status().is_success() {
+            return Err(api_error(response));
+        }
+        Ok(())
+    }
+
     /// Any JSON resource under the API.
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let response = self
@@ -128,6 +173,18 @@ fn api_error(mut response: ureq::http::Response<ureq::Body>) -> anyhow::Error {
     }
 }
 
+/// `text` safe in a URL query value (everything but unreserved characters escaped).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 /// Parses `42` or `job-42`.
 pub fn parse_job_id(text: &str) -> anyhow::Result<JobId> {
     let digits = text.trim().trim_start_matches("job-");
@@ -140,6 +197,14 @@ pub fn parse_job_id(text: &str) -> anyhow::Result<JobId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_escaped_for_the_query() {
+        assert_eq!(
+            percent_encode("site v2/ä&x=1.tar"),
+            "site%20v2%2F%C3%A4%26x%3D1.tar"
+        );
+    }
 
     #[test]
     fn job_ids_parse_with_or_without_prefix_and_refuse_words() {

@@ -30,6 +30,10 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Inspect a submitted job.
     Job(JobCommand),
+    /// Publish a file to the edge cache: nodes keep copies and serve it.
+    Publish(PublishArgs),
+    /// Fetch published content from the nodes that hold it, verifying every byte.
+    Fetch(FetchArgs),
     /// This node's earnings: balance, receipts, offline verification, export.
     Wallet(WalletCommand),
     /// Benchmarks that print figures and end with one JSON line.
@@ -62,6 +66,18 @@ pub struct CoordinatorArgs {
     /// Micro-tokens paid per million units of validated fuel (published in /v1/coordinator).
     #[arg(long, default_value_t = 1000)]
     pub credit_rate: u64,
+    /// Micro-tokens paid per GiB a client verified from a node's cache.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub serving_rate: u64,
+    /// Copies of published content kept on nodes (unless the publisher asks otherwise).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub replicas: u8,
+    /// Seconds between spot checks of cached copies.
+    #[arg(long, default_value_t = 30.0)]
+    pub spot_check_secs: f64,
+    /// Largest file accepted for publishing, in MiB.
+    #[arg(long, default_value_t = 8192)]
+    pub max_publish_mib: u64,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +135,32 @@ pub struct NodeRunArgs {
     /// Test only: act as a lying node that reports corrupted outputs.
     #[arg(long, hide = true)]
     pub test_corrupt_outputs: bool,
+    /// UDP address of this node's cache endpoint, or `off` to be reached only through the
+    /// coordinator's relay.
+    #[arg(long, default_value = "0.0.0.0:0", value_parser = parse_cache_listen)]
+    pub cache_listen: CacheListen,
+    /// Seconds between scrub passes of the cache (each re-hashes one item due for it).
+    #[arg(long, default_value_t = 600.0)]
+    pub scrub_secs: f64,
+    /// Re-hash a cached item when its last check is older than this many hours.
+    #[arg(long, default_value_t = 168.0)]
+    pub scrub_age_hours: f64,
+    /// Test only: act as a bad node that serves corrupted cache bytes.
+    #[arg(long, hide = true)]
+    pub test_corrupt_cache: bool,
+}
+
+/// Where the node's cache endpoint listens.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheListen(pub Option<SocketAddr>);
+
+fn parse_cache_listen(text: &str) -> Result<CacheListen, String> {
+    if text == "off" {
+        return Ok(CacheListen(None));
+    }
+    text.parse()
+        .map(|addr| CacheListen(Some(addr)))
+        .map_err(|e| format!("{text:?} is neither `off` nor an address like 0.0.0.0:7351: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -195,6 +237,46 @@ pub struct SubmitArgs {
     /// With --wait: write each output to DIR/<input file name>.out.
     #[arg(long, requires = "wait")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The file to publish.
+    pub file: PathBuf,
+    /// Copies to keep on nodes (default: the coordinator's).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub replicas: Option<u8>,
+    /// The name shown for it (default: the file name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Wait until the wanted copies are stored on nodes.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_secs: u64,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The content id (64 hex digits, as `publish` printed).
+    pub content: String,
+    /// Where to write it (an unfinished fetch leaves FILE.part, resumed next time).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// The client's data directory, for its key (default: per-user data dir).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Bytes per request to a provider, in KiB.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub segment_kib: u64,
+    /// Seconds of silence before a provider is dropped.
+    #[arg(long, default_value_t = 5.0)]
+    pub stall_secs: f64,
     #[command(flatten)]
     pub api: ApiArgs,
 }
@@ -290,6 +372,9 @@ pub enum Bench {
     Wasm(WasmBenchArgs),
     /// pause_now() → a running WebAssembly unit stops executing.
     Pause(PauseBenchArgs),
+    /// The edge cache over loopback QUIC: verified serving vs raw quinn, cache-hit time to
+    /// first byte, many concurrent clients.
+    Cache(CacheBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -341,6 +426,22 @@ pub struct PauseBenchArgs {
     /// Pauses to time.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub trials: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheBenchArgs {
+    /// MiB of content sent each way for the throughput comparison.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub mib: u64,
+    /// Timed transfers of each kind (alternated; medians compared).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub reps: u64,
+    /// One-group range requests timed to their answer header.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub ttfb_requests: u64,
+    /// Clients fetching at once, each on its own connection with its own key.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=500))]
+    pub clients: u64,
 }
 
 #[derive(Debug, Args)]

@@ -26,8 +26,10 @@ fn real_input_on_the_x_server_flips_the_node_to_paused() {
     let display = xvfb.display().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("settings.toml");
-    // Two idle seconds make "the owner is away"; the default is three minutes.
-    std::fs::write(&settings, "[policy]\ninput_idle_secs = 2\n").unwrap();
+    // Two idle seconds make "the owner is away"; the default is three minutes. Other
+    // processes' CPU (parallel tests, builds) must not pause it: this test is about input.
+    let policy = "[policy]\ninput_idle_secs = 2\nowner_cpu_pause_percent = 100\nowner_cpu_resume_percent = 100\n";
+    std::fs::write(&settings, policy).unwrap();
     let coordinator = CoordinatorProcess::start(&dir.path().join("coordinator"), 0);
     let data = dir.path().join("node");
     let extra = [

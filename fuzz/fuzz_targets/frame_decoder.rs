@@ -11,6 +11,7 @@
 
 use std::fmt::Debug;
 
+use idleshare_protocol::cache::{CacheRequest, CacheResponse};
 use idleshare_protocol::frame::{decode_frame, decode_payload, encode_frame};
 use idleshare_protocol::{CoordinatorMessage, MAX_CONTROL_FRAME_LEN, NodeMessage};
 use libfuzzer_sys::fuzz_target;
@@ -20,6 +21,8 @@ use serde::de::DeserializeOwned;
 fuzz_target!(|data: &[u8]| {
     check::<NodeMessage>(data);
     check::<CoordinatorMessage>(data);
+    check::<CacheRequest>(data);
+    check::<CacheResponse>(data);
 });
 
 fn check<T>(data: &[u8])

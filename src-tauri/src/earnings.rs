@@ -153,7 +153,7 @@ pub fn page(wallet: &Wallet, offset: u32, limit: u32) -> Result<ReceiptPage, App
         .into_iter()
         .map(|line| ReceiptItem {
             seq: line.seq,
-            work: line.unit.to_string(),
+            work: line.work.to_string(),
             amount: line.amount.0,
             time_ms: line.issued_at_ms,
             issuer: line.issuer.to_string(),

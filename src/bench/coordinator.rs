@@ -274,10 +274,12 @@ fn audit(engine: &Engine, receipts: &[SignedReceipt], units: usize) -> anyhow::R
             .entry(receipt.receipt.node)
             .or_default()
             .push(receipt);
-        per_unit
-            .entry(receipt.receipt.unit)
-            .or_default()
-            .push(receipt.receipt.node);
+        let unit = receipt
+            .receipt
+            .work
+            .unit()
+            .context("a serving credit in a compute run")?;
+        per_unit.entry(unit).or_default().push(receipt.receipt.node);
     }
     for (node, chain) in &per_node {
         verify_chain(chain.iter().copied(), &engine.issuer(), node)
@@ -310,10 +312,12 @@ fn baseline(
         idleshare_coordinator::jobs::store::WorkStore::open(&scratch.path().join("baseline.db"))?;
     let mut by_unit: HashMap<UnitId, Vec<&SignedReceipt>> = HashMap::new();
     for receipt in receipts {
-        by_unit
-            .entry(receipt.receipt.unit)
-            .or_default()
-            .push(receipt);
+        let unit = receipt
+            .receipt
+            .work
+            .unit()
+            .context("a serving credit in a compute run")?;
+        by_unit.entry(unit).or_default().push(receipt);
     }
     store.write(&[Op::Job {
         id: idleshare_protocol::JobId(1),

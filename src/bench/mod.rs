@@ -1,5 +1,6 @@
 //! `idleshare bench NAME`: benchmarks that print readable figures and end with one JSON line.
 
+mod cache_bench;
 mod coordinator;
 mod coordinator_child;
 mod overhead;
@@ -23,5 +24,6 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Coordinator(args) => coordinator::run(args).await,
         Bench::Wasm(args) => wasm_bench::run(args).await,
         Bench::Pause(args) => pause_bench::run(args).await,
+        Bench::Cache(args) => cache_bench::run(args).await,
     }
 }

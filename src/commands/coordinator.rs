@@ -16,6 +16,10 @@ pub async fn run(args: CoordinatorArgs) -> anyhow::Result<()> {
     config.max_connections = args.max_connections;
     config.work.lease_ms = args.lease_secs * 1000;
     config.work.credit_rate.micro_tokens_per_megafuel = args.credit_rate;
+    config.work.serving_rate.micro_tokens_per_gib = args.serving_rate;
+    config.content.replicas = args.replicas;
+    config.content.spot_check_every = super::seconds("--spot-check-secs", args.spot_check_secs)?;
+    config.content.max_publish_bytes = args.max_publish_mib.saturating_mul(1 << 20);
     let data_dir = config.data_dir.clone();
     let coordinator = Coordinator::start(config)
         .await

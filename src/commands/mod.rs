@@ -2,9 +2,11 @@
 
 mod coordinator;
 mod devnet;
+mod fetch;
 mod job;
 mod node;
 mod node_status;
+mod publish;
 mod submit;
 mod wallet;
 
@@ -32,6 +34,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devnet(args) => runtime()?.block_on(devnet::run(args)),
         Command::Submit(args) => submit::run(args),
         Command::Job(job) => job::run(job.action),
+        Command::Publish(args) => publish::run(args),
+        Command::Fetch(args) => runtime()?.block_on(fetch::run(args)),
         Command::Wallet(wallet) => wallet::run(wallet),
         Command::Bench(bench) => runtime()?.block_on(crate::bench::run(bench.bench)),
     }
@@ -112,4 +116,13 @@ pub async fn stop_requested() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// A positive number of seconds from the command line.
+pub fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
+    anyhow::ensure!(
+        value.is_finite() && value > 0.0,
+        "{flag} must be a positive number of seconds, got {value}"
+    );
+    Ok(std::time::Duration::from_secs_f64(value))
 }

@@ -1,6 +1,8 @@
 //! `idleshare node` and `idleshare node id`.
 
 use anyhow::Context;
+use idleshare_cache::Tamper;
+use idleshare_node::cache::CacheConfig;
 use idleshare_node::{NodeConfig, NodeStatus, load_or_create_identity, start_node};
 use tokio::sync::watch;
 
@@ -29,6 +31,16 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     config.key_store = args.key_store.into();
     config.settings = settings.subscribe();
     config.corrupt_outputs = args.test_corrupt_outputs;
+    config.cache = Some(CacheConfig {
+        listen: args.cache_listen.0,
+        scrub_every: super::seconds("--scrub-secs", args.scrub_secs)?,
+        scrub_min_age: super::seconds("--scrub-age-hours", args.scrub_age_hours * 3600.0)?,
+        tamper: if args.test_corrupt_cache {
+            Tamper::FlipGroups
+        } else {
+            Tamper::None
+        },
+    });
     let node = start_node(config).await.context("cannot start the node")?;
     let status = node.status();
     {
@@ -36,6 +48,11 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
         println!("node id: {}", current.node_id);
         println!("key storage: {}", current.key_storage);
         println!("settings: {}", settings.path().display());
+    }
+    match node.cache().map(|cache| cache.port()) {
+        Some(Some(port)) => println!("cache endpoint: UDP port {port}"),
+        Some(None) => println!("cache endpoint: off (served through the coordinator's relay)"),
+        None => println!("cache: off"),
     }
     tokio::select! {
         _ = print_status_changes(status, "node") => {}

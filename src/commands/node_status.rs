@@ -67,6 +67,16 @@ pub fn render(file: &StatusFile, now_ms: u64) -> String {
         "earnings    {} tokens in {} receipts",
         status.earnings.balance, status.earnings.receipts
     );
+    let cache = &status.cache;
+    let _ = writeln!(
+        out,
+        "cache       {} of {} in {} items; {} served, {} tokens earned serving",
+        bytes(cache.used_bytes),
+        bytes(cache.quota_bytes),
+        cache.items,
+        bytes(cache.served_bytes),
+        cache.earned_serving
+    );
     if let Some(bandwidth) = status.bandwidth {
         let _ = writeln!(
             out,

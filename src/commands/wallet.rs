@@ -93,7 +93,7 @@ fn show(wallet: &Wallet) -> anyhow::Result<()> {
                 "  #{:<6} {when}  {:>14}  {}",
                 r.seq,
                 r.amount.to_string(),
-                r.unit
+                r.work
             );
         }
     }

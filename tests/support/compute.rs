@@ -78,27 +78,32 @@ pub fn wait_contributing(coordinator: &CoordinatorProcess, node: &NodeProcess) {
 
 /// Runs the CLI to completion (with a timeout) and returns its output.
 pub fn cli(args: &[&str], timeout: Duration) -> Output {
-    let mut child = Command::new(BINARY)
+    let child = Command::new(BINARY)
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start idleshare");
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let output = child.wait_with_output().unwrap();
+    let pid = child.id();
+    // Output is read while the child runs, so a long output never fills the pipe and
+    // blocks it.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(timeout) {
+        Ok(output) => output.expect("wait for idleshare"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            let output = finished.recv().expect("killed child").expect("its output");
             panic!(
                 "idleshare {args:?} did not finish within {timeout:?}\nstdout: {}\nstderr: {}",
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

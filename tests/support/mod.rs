@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod cache;
 pub mod compute;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_idleshare");

@@ -7,6 +7,7 @@ use std::time::Duration;
 use idleshare_transport::EndpointError;
 use idleshare_transport::keyfile::KeyFileError;
 
+use crate::content::{ContentConfig, ContentError};
 use crate::jobs::{EngineError, WorkConfig};
 use crate::store::StoreError;
 
@@ -33,6 +34,8 @@ pub struct CoordinatorConfig {
     pub flush_interval: Duration,
     /// Leases, validation and credit.
     pub work: WorkConfig,
+    /// Cached content: copies wanted, publish limit, spot checks.
+    pub content: ContentConfig,
 }
 
 impl CoordinatorConfig {
@@ -49,6 +52,7 @@ impl CoordinatorConfig {
             frame_burst: 40,
             flush_interval: Duration::from_secs(1),
             work: WorkConfig::default(),
+            content: ContentConfig::default(),
         }
     }
 
@@ -78,6 +82,9 @@ pub enum CoordinatorError {
     /// The work store failed to open or restore.
     #[error(transparent)]
     Work(#[from] EngineError),
+    /// The content store failed to open.
+    #[error(transparent)]
+    Content(#[from] ContentError),
     /// The QUIC configuration failed.
     #[error(transparent)]
     Endpoint(#[from] EndpointError),

@@ -56,6 +56,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
         .route("/v1/coordinator", get(coordinator))
         .route("/metrics", get(metrics))
         .merge(crate::jobs::http::routes())
+        .merge(crate::content::http::routes())
         .with_state(shared);
     let stopped = async move {
         let _ = shutdown.changed().await;

@@ -6,12 +6,14 @@
 //! - [`config`]: how a coordinator is run;
 //! - `bulk`: bulk streams beside the control stream (the bandwidth test);
 //! - [`http`]: the HTTP API (`/v1/nodes`, `/metrics`);
+//! - [`content`]: published content, pins on nodes, relay, spot checks, the gateway;
 //! - [`metrics`]: counters in the Prometheus text format.
 #![deny(missing_docs)]
 
 mod bulk;
 mod bulk_work;
 pub mod config;
+pub mod content;
 mod delivery;
 pub mod http;
 pub mod jobs;

@@ -50,6 +50,16 @@ pub struct Metrics {
     pub heartbeats: AtomicU64,
     /// Sessions rejected, by error code (index as in [`ERROR_CODES`]).
     pub rejections: [AtomicU64; ERROR_CODES.len()],
+    /// Content bytes served from origin copies.
+    pub origin_bytes: AtomicU64,
+    /// Bytes relayed from nodes to clients.
+    pub relayed_bytes: AtomicU64,
+    /// Content bytes the HTTP gateway sent.
+    pub gateway_bytes: AtomicU64,
+    /// Times a node was caught serving bytes that fail verification.
+    pub bad_cache_data: AtomicU64,
+    /// Spot checks run.
+    pub spot_checks: AtomicU64,
 }
 
 impl Metrics {
@@ -79,7 +89,7 @@ impl Metrics {
                 ("{state=\"offline\"}".into(), nodes_offline as u64),
             ],
         );
-        let counters: [(&str, &str, &str, &AtomicU64); 5] = [
+        let counters: [(&str, &str, &str, &AtomicU64); 10] = [
             (
                 "idleshare_connections_active",
                 "gauge",
@@ -109,6 +119,36 @@ impl Metrics {
                 "counter",
                 "Heartbeats received.",
                 &self.heartbeats,
+            ),
+            (
+                "idleshare_origin_bytes_total",
+                "counter",
+                "Content bytes served from origin copies.",
+                &self.origin_bytes,
+            ),
+            (
+                "idleshare_relayed_bytes_total",
+                "counter",
+                "Bytes relayed from nodes to clients.",
+                &self.relayed_bytes,
+            ),
+            (
+                "idleshare_gateway_bytes_total",
+                "counter",
+                "Content bytes sent by the HTTP gateway.",
+                &self.gateway_bytes,
+            ),
+            (
+                "idleshare_bad_cache_data_total",
+                "counter",
+                "Nodes caught serving bytes that fail verification.",
+                &self.bad_cache_data,
+            ),
+            (
+                "idleshare_spot_checks_total",
+                "counter",
+                "Spot checks of cached copies.",
+                &self.spot_checks,
             ),
         ];
         for (name, kind, help, counter) in counters {

@@ -143,12 +143,14 @@ impl Registry {
         }
     }
 
-    /// Replaces a registered node's capabilities (for example after a bandwidth test).
-    pub fn update_capabilities(&mut self, id: &NodeId, capabilities: Capabilities) {
-        if let Some(record) = self.nodes.get_mut(id) {
-            record.capabilities = capabilities;
-            self.dirty.insert(*id);
-        }
+    /// Replaces a registered node's capabilities (for example after a bandwidth test);
+    /// returns the cache port the old ones named.
+    pub fn update_capabilities(&mut self, id: &NodeId, capabilities: Capabilities) -> Option<u16> {
+        let record = self.nodes.get_mut(id)?;
+        let old_port = record.capabilities.cache_port;
+        record.capabilities = capabilities;
+        self.dirty.insert(*id);
+        old_port
     }
 
     /// Marks a node offline (session ended).

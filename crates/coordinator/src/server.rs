@@ -6,16 +6,19 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use idleshare_protocol::ALPN;
+use idleshare_protocol::cache::CACHE_ALPN;
 use idleshare_protocol::{
     Capabilities, CoordinatorAddress, CoordinatorMessage, NodeActivity, NodeId,
 };
 use idleshare_transport::keyfile::load_or_create_key_file;
-use idleshare_transport::{TransportLimits, server_config};
+use idleshare_transport::{TransportLimits, negotiated_alpn, server_config_with_alpns};
 use quinn::{Connection, Endpoint};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use crate::config::{CoordinatorConfig, CoordinatorError};
+use crate::content::ContentService;
 use crate::jobs::{Engine, WORK_DATABASE_FILE_NAME};
 use crate::metrics::Metrics;
 use crate::registry::{NodeRecord, Registry};
@@ -46,6 +49,8 @@ pub(crate) struct Shared {
     registrations: broadcast::Sender<NodeId>,
     /// Jobs, leases, results and the ledger.
     pub work: Engine,
+    /// Published content, pins, spot checks.
+    pub content: ContentService,
     outboxes: Mutex<HashMap<NodeId, mpsc::Sender<CoordinatorMessage>>>,
 }
 
@@ -93,15 +98,22 @@ impl Shared {
         }
         self.metrics.registrations.fetch_add(1, Ordering::Relaxed);
         let _ = self.registrations.send(id);
+        self.content.replan_soon();
         Ok(record)
+    }
+
+    /// The live control connection of `id`, if it is connected.
+    pub fn live_connection(&self, id: &NodeId) -> Option<Connection> {
+        lock(&self.live).get(id).cloned()
     }
 
     pub fn heartbeat(&self, id: &NodeId, activity: &NodeActivity) {
         lock(&self.registry).heartbeat(id, activity, unix_ms());
     }
 
-    pub fn update_capabilities(&self, id: &NodeId, capabilities: Capabilities) {
-        lock(&self.registry).update_capabilities(id, capabilities);
+    /// Stores newer capabilities; returns the cache port they replaced.
+    pub fn update_capabilities(&self, id: &NodeId, capabilities: Capabilities) -> Option<u16> {
+        lock(&self.registry).update_capabilities(id, capabilities)
     }
 
     /// Marks the node offline if `connection` is still its live session; its running
@@ -115,6 +127,7 @@ impl Shared {
             let now = unix_ms();
             self.work
                 .apply(|book, rng, ch| book.node_disconnected(*id, now, rng, ch));
+            self.content.replan_soon();
         }
     }
 
@@ -183,7 +196,10 @@ impl Coordinator {
             config.work,
         )?;
         let registry = Registry::from_records(store.load_nodes()?);
-        let server = server_config(&key, &TransportLimits::default())?;
+        let content = ContentService::open(&config.data_dir, config.content)?;
+        // Nodes' control sessions, and cache clients (origin copies, relay, receipts).
+        let server =
+            server_config_with_alpns(&key, &TransportLimits::default(), &[ALPN, CACHE_ALPN])?;
         let endpoint =
             Endpoint::server(server, config.listen).map_err(|source| CoordinatorError::Bind {
                 addr: config.listen,
@@ -222,12 +238,15 @@ impl Coordinator {
             shutdown: shutdown_rx,
             registrations: broadcast::channel(1024).0,
             work,
+            content,
             outboxes: Mutex::new(HashMap::new()),
         });
         let mut background = vec![
             tokio::spawn(flush_periodically(shared.clone())),
             tokio::spawn(crate::delivery::deliver_committed(shared.clone())),
             tokio::spawn(crate::delivery::expire_leases(shared.clone())),
+            tokio::spawn(crate::content::plan_loop(shared.clone())),
+            tokio::spawn(crate::content::spot_check_loop(shared.clone())),
         ];
         let mut http_addr = None;
         if let Some(listener) = http_listener {
@@ -338,6 +357,9 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
         let shared = shared.clone();
         sessions.spawn(async move {
             match incoming.await {
+                Ok(connection) if negotiated_alpn(&connection).as_deref() == Some(CACHE_ALPN) => {
+                    crate::content::serve::serve_cache_connection(connection, shared.clone()).await
+                }
                 Ok(connection) => serve_connection(connection, shared.clone()).await,
                 Err(e) => {
                     shared

@@ -163,6 +163,7 @@ async fn admit(
     capabilities
         .validate()
         .map_err(|e| SessionEnd::Rejected(ErrorCode::InvalidContent, e))?;
+    let cache_port = capabilities.cache_port;
     let record = shared
         .register(certified, capabilities, remote, connection)
         .await
@@ -177,6 +178,12 @@ async fn admit(
     });
     send_frame(send, &welcome).await?;
     tracing::info!("node {} registered from {remote}", certified.short());
+    tokio::spawn(crate::content::check_reachable(
+        shared.clone(),
+        certified,
+        remote,
+        cache_port,
+    ));
     Ok(certified)
 }
 
@@ -189,6 +196,9 @@ pub(crate) fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
         NodeMessage::WantWork { .. } => "work request",
         NodeMessage::Abandon { .. } => "abandoned lease",
         NodeMessage::SyncReceipts { .. } => "receipt sync",
+        NodeMessage::CacheInventory { .. } => "cache inventory",
+        NodeMessage::PinReport { .. } => "pin report",
+        NodeMessage::ServiceReceipts(_) => "service receipts",
         NodeMessage::Goodbye { .. } => "goodbye",
     };
     SessionEnd::Rejected(

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use idleshare_protocol::cache::{MAX_INVENTORY, MAX_RECEIPTS_PER_FRAME};
 use idleshare_protocol::{CoordinatorMessage, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage};
 use idleshare_transport::{FramedError, recv_frame, send_frame};
 use quinn::{RecvStream, SendStream};
@@ -95,6 +96,13 @@ pub(crate) async fn serve_registered(
     }
 }
 
+fn too_many(what: &str, len: usize, max: usize) -> SessionEnd {
+    SessionEnd::Rejected(
+        idleshare_protocol::ErrorCode::InvalidContent,
+        format!("{len} {what} in one frame; at most {max}"),
+    )
+}
+
 /// Reads frames into `frames` until the stream ends or fails (that last result included).
 async fn read_frames(recv: &mut RecvStream, frames: mpsc::Sender<Frame>) {
     loop {
@@ -120,6 +128,7 @@ impl Session<'_> {
                     shared.work.apply(|book, rng, ch| {
                         book.node_activity(node, contributing, now, rng, ch)
                     });
+                    shared.content.replan_soon();
                 }
                 let ack = CoordinatorMessage::HeartbeatAck { seq };
                 if let Err(e) = send_frame(self.send, &ack).await {
@@ -133,7 +142,16 @@ impl Session<'_> {
                         e,
                     ));
                 }
-                shared.update_capabilities(&node, capabilities);
+                let cache_port = capabilities.cache_port;
+                let old_port = shared.update_capabilities(&node, capabilities);
+                if old_port != cache_port
+                    && let Some(connection) = shared.live_connection(&node)
+                {
+                    let remote = connection.remote_address();
+                    let check =
+                        crate::content::check_reachable(shared.clone(), node, remote, cache_port);
+                    tokio::spawn(check);
+                }
             }
             NodeMessage::WantWork { slots } => {
                 let slots = slots.min(MAX_SLOTS);
@@ -154,6 +172,26 @@ impl Session<'_> {
                 if let Err(e) = self.sync_receipts(from_seq).await {
                     return Some(e);
                 }
+            }
+            NodeMessage::CacheInventory { contents, last } => {
+                if contents.len() > MAX_INVENTORY {
+                    return Some(too_many("inventory items", contents.len(), MAX_INVENTORY));
+                }
+                shared.content.on_inventory(shared, node, contents, last);
+            }
+            NodeMessage::PinReport { content, outcome } => {
+                shared.content.on_report(shared, node, content, outcome);
+            }
+            NodeMessage::ServiceReceipts(receipts) => {
+                if receipts.len() > MAX_RECEIPTS_PER_FRAME {
+                    let (len, max) = (receipts.len(), MAX_RECEIPTS_PER_FRAME);
+                    return Some(too_many("service receipts", len, max));
+                }
+                let (credited, refused) = shared.content.credit(shared, Some(node), receipts);
+                for reason in refused {
+                    tracing::info!("{}: service receipt refused: {reason}", node.short());
+                }
+                tracing::debug!("{}: {credited} micro-tokens for serving", node.short());
             }
             NodeMessage::Goodbye { reason } => return Some(SessionEnd::Goodbye(reason)),
             other => return Some(unexpected("heartbeat", &other)),

@@ -8,6 +8,7 @@
 
 pub mod backoff;
 pub mod bandwidth;
+pub mod cache;
 pub mod capabilities;
 mod contributor;
 pub mod executor;
@@ -33,6 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
+use crate::cache::{CacheConfig, CacheService};
 use crate::contributor::{Contributor, ContributorParts};
 use crate::executor::{ExecutorConfig, WorkExecutor};
 pub use crate::identity::{KeyStorage, KeyStorePreference, NodeIdentity, load_or_create_identity};
@@ -68,6 +70,8 @@ pub struct NodeConfig {
     pub executor_workers: usize,
     /// Test only: report corrupted outputs, to exercise the coordinator's validation.
     pub corrupt_outputs: bool,
+    /// The edge cache (`None`: this node caches nothing).
+    pub cache: Option<CacheConfig>,
 }
 
 impl NodeConfig {
@@ -84,6 +88,7 @@ impl NodeConfig {
             sample_interval: Duration::from_secs(1),
             executor_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             corrupt_outputs: false,
+            cache: Some(CacheConfig::default()),
         }
     }
 }
@@ -107,6 +112,7 @@ pub struct NodeHandle {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     mirror: JoinHandle<()>,
+    cache: Option<(Arc<CacheService>, JoinHandle<()>)>,
     data_dir: PathBuf,
 }
 
@@ -114,6 +120,11 @@ impl NodeHandle {
     /// A receiver of the node's status; `changed().await` wakes on every update.
     pub fn status(&self) -> watch::Receiver<NodeStatus> {
         self.status.clone()
+    }
+
+    /// The edge cache, if this node keeps one.
+    pub fn cache(&self) -> Option<Arc<CacheService>> {
+        self.cache.as_ref().map(|(cache, _)| cache.clone())
     }
 
     /// The executor that runs contributed work under the policy's budget, if any.
@@ -131,6 +142,10 @@ impl NodeHandle {
         let _ = self.stop.send(true);
         let _ = self.task.await;
         self.mirror.abort();
+        if let Some((cache, stats)) = self.cache.take() {
+            stats.abort();
+            cache.stop();
+        }
         let last = self.status.borrow().clone();
         status_file::write_final(&self.data_dir, &last);
     }
@@ -170,6 +185,22 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         bandwidth: bandwidth::load_report(&config.data_dir),
         ..capabilities::local_capabilities()
     };
+    let cache = config.cache.as_ref().and_then(|cache_config| {
+        CacheService::start(
+            cache_config,
+            identity.key.clone(),
+            &config.data_dir,
+            config.coordinator.clone(),
+            activity_rx.clone(),
+            config.settings.clone(),
+        )
+        .inspect_err(|e| tracing::error!("cannot start the cache; caching nothing: {e}"))
+        .ok()
+    });
+    let offer = Capabilities {
+        cache_port: cache.as_ref().and_then(|cache| cache.port()),
+        ..offer
+    };
     let capabilities = Arc::new(watch::channel(offer).0);
     let executor = start_executor(config.executor_workers);
     let contributor = Contributor::start(ContributorParts {
@@ -191,6 +222,13 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         .inspect_err(|e| tracing::error!("cannot open the wallet; receipts will not be kept: {e}"))
         .ok()
         .map(Arc::new);
+    let cache_status = cache.clone().map(|cache| {
+        tokio::spawn(cache::publish_stats(
+            cache,
+            wallet.clone(),
+            status_tx.clone(),
+        ))
+    });
     let work = executor
         .clone()
         .map(|executor| start_work(&config, executor));
@@ -202,6 +240,7 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         data_dir: config.data_dir.clone(),
         bandwidth_max_age: config.bandwidth_max_age,
         wallet,
+        cache: cache.clone(),
     };
     let backoff = Backoff::new(config.backoff_initial, config.backoff_max);
     let mirror = tokio::spawn(status_file::mirror_status(
@@ -223,6 +262,7 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         stop: stop_tx,
         task,
         mirror,
+        cache: cache.zip(cache_status),
         data_dir: config.data_dir,
     }
 }

@@ -16,7 +16,7 @@ mod tests;
 use std::path::Path;
 
 use idleshare_protocol::receipt::verify_chain;
-use idleshare_protocol::{ChainTip, MicroTokens, NodeId, ReceiptError, SignedReceipt, UnitId};
+use idleshare_protocol::{ChainTip, Credit, MicroTokens, NodeId, ReceiptError, SignedReceipt};
 
 pub use export::{ExportFormat, export};
 use store::WalletStore;
@@ -84,16 +84,16 @@ pub struct ChainSummary {
     pub tip: ChainTip,
 }
 
-/// One receipt as a list shows it (read from the wallet's columns, not re-verified; see
-/// [`Wallet::verify`] for the audit).
+/// One receipt as a list shows it (decoded, not re-verified; see [`Wallet::verify`] for the
+/// audit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceiptLine {
     /// The coordinator that signed it.
     pub issuer: NodeId,
     /// Its number in that coordinator's chain.
     pub seq: u64,
-    /// The unit it pays for.
-    pub unit: UnitId,
+    /// What it pays for.
+    pub work: Credit,
     /// The amount.
     pub amount: MicroTokens,
     /// When it was issued (Unix ms).
@@ -202,6 +202,11 @@ impl Wallet {
         self.store.sum_since(since_ms)
     }
 
+    /// Sum of the credits for serving cached content (all coordinators).
+    pub fn earned_serving(&self) -> Result<MicroTokens, WalletError> {
+        self.store.serving_total()
+    }
+
     /// How many receipts the wallet holds (all coordinators).
     pub fn receipt_count(&self) -> Result<u64, WalletError> {
         self.store.count()
@@ -212,19 +217,19 @@ impl Wallet {
         self.store
             .page(offset, limit)?
             .into_iter()
-            .map(|(issuer, seq, unit, amount, issued_at_ms)| {
-                let seq = seq.max(0) as u64;
+            .map(|(issuer, seq, body)| {
                 let issuer = NodeId::from_slice(&issuer).map_err(|e| WalletError::Damaged {
                     issuer: self.node,
                     seq,
                     detail: format!("issuer column: {e}"),
                 })?;
+                let receipt = store::decode(&issuer, seq, &body)?.receipt;
                 Ok(ReceiptLine {
                     issuer,
                     seq,
-                    unit: UnitId(unit.max(0) as u64),
-                    amount: MicroTokens(amount.max(0) as u64),
-                    issued_at_ms: issued_at_ms.max(0) as u64,
+                    work: receipt.work,
+                    amount: receipt.amount,
+                    issued_at_ms: receipt.issued_at_ms,
                 })
             })
             .collect()

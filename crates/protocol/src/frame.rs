@@ -94,6 +94,8 @@ pub fn decode_frame<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::{MAX_INVENTORY, PinOrder, PinOutcome, Provider};
+    use crate::content::ContentId;
     use crate::ids::NodeId;
     use crate::messages::*;
     use proptest::prelude::*;
@@ -128,6 +130,7 @@ mod tests {
                         rtt_us: 1500,
                         measured_at_ms: 1,
                     }),
+                    cache_port: Some(7351),
                 },
             },
             NodeMessage::Heartbeat {
@@ -154,6 +157,16 @@ mod tests {
             NodeMessage::UpdateCapabilities {
                 capabilities: Capabilities::default(),
             },
+            NodeMessage::CacheInventory {
+                contents: vec![ContentId::of(b"a"); MAX_INVENTORY],
+                last: true,
+            },
+            NodeMessage::PinReport {
+                content: ContentId::of(b"b"),
+                outcome: PinOutcome::Dropped {
+                    reason: "corrupt on disk".into(),
+                },
+            },
             NodeMessage::Goodbye {
                 reason: "bye".into(),
             },
@@ -172,6 +185,17 @@ mod tests {
             CoordinatorMessage::Error {
                 code: ErrorCode::UnsupportedVersion,
                 message: "supported: [1]".into(),
+            },
+            CoordinatorMessage::Pin(Box::new(PinOrder {
+                content: ContentId::of(b"c"),
+                size: 100 << 20,
+                peers: vec![Provider {
+                    node: node_id(3),
+                    direct: Some("[::1]:7351".parse().unwrap()),
+                }],
+            })),
+            CoordinatorMessage::Unpin {
+                content: ContentId::of(b"c"),
             },
             CoordinatorMessage::Goodbye {
                 reason: "shutting down".into(),

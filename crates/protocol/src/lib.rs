@@ -12,22 +12,26 @@
 //! - [`bulk`]: requests on bulk streams (the bandwidth test, modules, inputs, results),
 //!   beside the control stream;
 //! - [`content`]: content ids (BLAKE3);
+//! - [`cache`]: cache serving, service receipts and pin orders;
 //! - [`job`] and [`abi`]: the job model and the contract a job module follows;
 //! - [`work`]: assignments and unit reports;
 //! - [`receipt`]: signed credit receipts and their chain;
 //! - [`api`]: the JSON bodies of the coordinator's HTTP API.
+//! - [`tree`]: verified streaming of content (the BLAKE3 tree over 16 KiB groups).
 #![deny(missing_docs)]
 
 pub mod abi;
 pub mod address;
 pub mod api;
 pub mod bulk;
+pub mod cache;
 pub mod content;
 pub mod frame;
 pub mod ids;
 pub mod job;
 pub mod messages;
 pub mod receipt;
+pub mod tree;
 pub mod version;
 pub mod work;
 
@@ -40,6 +44,8 @@ pub use messages::{
     BandwidthReport, Budget, Capabilities, CoordinatorMessage, ErrorCode, HardwareScores, Hello,
     NodeActivity, NodeMessage, Welcome,
 };
-pub use receipt::{ChainTip, CreditRate, MicroTokens, Receipt, ReceiptError, SignedReceipt};
+pub use receipt::{
+    ChainTip, Credit, CreditRate, MicroTokens, Receipt, ReceiptError, ServingRate, SignedReceipt,
+};
 pub use version::{ALPN, PROTOCOL_VERSION, SUPPORTED_VERSIONS, VersionError, negotiate};
 pub use work::{Assignment, FailureKind, UnitOutcome, UnitReport, Verdict};

@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{PinOrder, PinOutcome, SignedServiceReceipt};
+use crate::content::ContentId;
 use crate::ids::NodeId;
 use crate::job::LeaseId;
 use crate::receipt::SignedReceipt;
@@ -53,6 +55,10 @@ pub struct Capabilities {
     /// The latest bandwidth test against the coordinator.
     #[serde(default)]
     pub bandwidth: Option<BandwidthReport>,
+    /// UDP port of the node's own cache endpoint, if it listens (the coordinator pairs it
+    /// with the address it sees and checks it can connect before telling clients).
+    #[serde(default)]
+    pub cache_port: Option<u16>,
 }
 
 /// Results of the hardware benchmark a node runs on first start.
@@ -225,6 +231,24 @@ pub enum NodeMessage {
         /// The first sequence number the node lacks.
         from_seq: u64,
     },
+    /// Content this node holds, complete and verified (sent after registration, in frames of
+    /// at most [`crate::cache::MAX_INVENTORY`]; `last` marks the final frame).
+    CacheInventory {
+        /// Content ids.
+        contents: Vec<ContentId>,
+        /// Whether this is the last frame of the inventory.
+        last: bool,
+    },
+    /// What became of a pin order, or of content held.
+    PinReport {
+        /// The content.
+        content: ContentId,
+        /// Stored, failed or dropped.
+        outcome: PinOutcome,
+    },
+    /// Receipts clients signed for bytes this node served (at most
+    /// [`crate::cache::MAX_RECEIPTS_PER_FRAME`]).
+    ServiceReceipts(Vec<SignedServiceReceipt>),
     /// The node is leaving on purpose.
     Goodbye {
         /// Why, for logs.
@@ -294,8 +318,15 @@ pub enum CoordinatorMessage {
         /// The lease.
         lease: LeaseId,
     },
-    /// A credit for validated work.
+    /// A credit for validated work or bytes served.
     Receipt(Box<SignedReceipt>),
+    /// Keep a copy of this content.
+    Pin(Box<PinOrder>),
+    /// Stop keeping this content.
+    Unpin {
+        /// The content.
+        content: ContentId,
+    },
     /// The coordinator is leaving on purpose (for example shutting down).
     Goodbye {
         /// Why, for logs.

@@ -11,12 +11,13 @@ use std::fmt;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
+use crate::content::ContentId;
 use crate::ids::NodeId;
 use crate::job::UnitId;
 
 /// Domain separation: these bytes start every signed message, so a receipt signature can
 /// never be mistaken for (or replayed as) a TLS or other signature by the same key.
-const SIGNING_CONTEXT: &[u8] = b"idleshare receipt v1\0";
+const SIGNING_CONTEXT: &[u8] = b"idleshare receipt v2\0";
 
 /// An amount of tokens, in millionths of a token.
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -51,18 +52,76 @@ impl CreditRate {
     }
 }
 
+/// The price of serving cached content: micro-tokens per GiB a client verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServingRate {
+    /// Micro-tokens paid per 2^30 bytes served.
+    pub micro_tokens_per_gib: u64,
+}
+
+impl ServingRate {
+    /// What serving `bytes` earns (rounded down; never overflows).
+    pub fn credit(&self, bytes: u64) -> MicroTokens {
+        let micro = (u128::from(bytes) * u128::from(self.micro_tokens_per_gib)) >> 30;
+        MicroTokens(u64::try_from(micro).unwrap_or(u64::MAX))
+    }
+}
+
+/// What a receipt pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Credit {
+    /// A validated compute unit (a node is credited at most once per unit).
+    Unit(UnitId),
+    /// Cached content served, as a client's signed service receipt attests. Receipts of one
+    /// client session are cumulative: this credit covers `upto - bytes .. upto`.
+    Serving {
+        /// The content served.
+        content: ContentId,
+        /// The client that signed for it.
+        client: NodeId,
+        /// The client's fetch session.
+        session: u64,
+        /// Bytes newly credited by this receipt.
+        bytes: u64,
+        /// Bytes of the session credited so far, this receipt included.
+        upto: u64,
+    },
+}
+
+impl Credit {
+    /// The unit, for compute credits.
+    pub fn unit(&self) -> Option<UnitId> {
+        match self {
+            Credit::Unit(unit) => Some(*unit),
+            Credit::Serving { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Credit {
+    /// `unit-42` or `served 1048576 bytes of 3f2a9c0d1e7b`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credit::Unit(unit) => write!(f, "{unit}"),
+            Credit::Serving { content, bytes, .. } => {
+                write!(f, "served {bytes} bytes of {}", content.short())
+            }
+        }
+    }
+}
+
 /// Hash of a signed receipt, which the next receipt of the same node carries.
 pub type ReceiptHash = [u8; 32];
 
-/// One credit to one node for one validated unit.
+/// One credit to one node: for a validated unit or for bytes served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// The coordinator that signed it.
     pub issuer: NodeId,
     /// The node credited.
     pub node: NodeId,
-    /// The unit the credit is for (a node is credited at most once per unit).
-    pub unit: UnitId,
+    /// What the credit is for.
+    pub work: Credit,
     /// The amount.
     pub amount: MicroTokens,
     /// When it was issued (Unix ms).
@@ -255,7 +314,7 @@ mod tests {
             let signed = Receipt {
                 issuer: id(&coordinator),
                 node,
-                unit: UnitId(index as u64 + 10),
+                work: Credit::Unit(UnitId(index as u64 + 10)),
                 amount: MicroTokens(*amount),
                 issued_at_ms: 1_700_000_000_000,
                 seq: tip.seq + 1,

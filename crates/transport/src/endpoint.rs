@@ -63,12 +63,22 @@ pub fn server_config(
     key: &SigningKey,
     limits: &TransportLimits,
 ) -> Result<quinn::ServerConfig, EndpointError> {
+    server_config_with_alpns(key, limits, &[ALPN])
+}
+
+/// A server configuration speaking any of `alpns` (the client picks; see
+/// [`negotiated_alpn`]), with mandatory ed25519 client certificates.
+pub fn server_config_with_alpns(
+    key: &SigningKey,
+    limits: &TransportLimits,
+    alpns: &[&[u8]],
+) -> Result<quinn::ServerConfig, EndpointError> {
     let (cert, private) = certificate_for(key)?;
     let mut tls = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(Arc::new(AnyEd25519Client::new()))
         .with_single_cert(vec![cert], private)?;
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.alpn_protocols = alpns.iter().map(|alpn| alpn.to_vec()).collect();
     let quic = QuicServerConfig::try_from(tls).map_err(|e| EndpointError::Quic(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(quic));
     config.transport_config(transport_config(limits));
@@ -84,10 +94,20 @@ pub fn client_config(
     client_config_with_alpn(key, coordinator, limits, ALPN)
 }
 
-/// Like [`client_config`] with another ALPN; for tests of protocol refusal.
+/// The ALPN a connection agreed on.
+pub fn negotiated_alpn(connection: &quinn::Connection) -> Option<Vec<u8>> {
+    connection
+        .handshake_data()?
+        .downcast::<quinn::crypto::rustls::HandshakeData>()
+        .ok()?
+        .protocol
+}
+
+/// Like [`client_config`] with another ALPN (cache connections; tests of refusal), pinning
+/// `server` (a coordinator or a node) and presenting `key` as client certificate.
 pub fn client_config_with_alpn(
     key: &SigningKey,
-    coordinator: NodeId,
+    server: NodeId,
     limits: &TransportLimits,
     alpn: &[u8],
 ) -> Result<quinn::ClientConfig, EndpointError> {
@@ -95,7 +115,7 @@ pub fn client_config_with_alpn(
     let mut tls = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedServerKey::new(coordinator)))
+        .with_custom_certificate_verifier(Arc::new(PinnedServerKey::new(server)))
         .with_client_auth_cert(vec![cert], private)?;
     tls.alpn_protocols = vec![alpn.to_vec()];
     let quic = QuicClientConfig::try_from(tls).map_err(|e| EndpointError::Quic(e.to_string()))?;

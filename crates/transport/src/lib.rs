@@ -15,7 +15,10 @@ pub mod framed;
 pub mod keyfile;
 pub mod tls;
 
-pub use endpoint::{EndpointError, TransportLimits, client_config, server_config};
+pub use endpoint::{
+    EndpointError, TransportLimits, client_config, client_config_with_alpn, negotiated_alpn,
+    server_config, server_config_with_alpns,
+};
 pub use framed::{FramedError, recv_frame, send_frame};
 pub use keyfile::{KeyFileError, generate_key, load_or_create_key_file};
 pub use tls::peer_node_id;

@@ -104,7 +104,11 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         let store = WorkStore::open(path)?;
         let issuer = NodeId::from(key.verifying_key());
-        let book = Book::restore(config, Ledger::new(key, config.credit_rate), store.load()?)?;
+        let book = Book::restore(
+            config,
+            Ledger::new(key, config.credit_rate, config.serving_rate),
+            store.load()?,
+        )?;
         let core = Arc::new(Core {
             inner: Mutex::new(Inner {
                 book,

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod receipts;
 mod restore;
 pub mod schedule;
+mod serving;
 mod settle;
 pub mod store;
 mod store_load;
@@ -27,7 +28,7 @@ mod tests;
 
 use std::time::Duration;
 
-use idleshare_protocol::CreditRate;
+use idleshare_protocol::{CreditRate, ServingRate};
 
 pub use assign::LeaseError;
 pub use book::{Book, SubmitError};
@@ -45,6 +46,8 @@ pub struct WorkConfig {
     pub lease_ms: u64,
     /// What validated fuel earns.
     pub credit_rate: CreditRate,
+    /// What serving cached content earns.
+    pub serving_rate: ServingRate,
     /// Results allowed beyond the quorum before a unit is given up ("no quorum").
     pub extra_results: u8,
     /// Distinct nodes abandoning a unit before it is given up.
@@ -55,12 +58,16 @@ pub struct WorkConfig {
 
 impl Default for WorkConfig {
     /// 10-minute leases; 1000 micro-tokens per megafuel (a 1e8-fuel unit earns 0.1 token);
-    /// 3 extra results; given up after 3 abandons; adaptive from 10 valid in a row.
+    /// one token per GiB served; 3 extra results; given up after 3 abandons; adaptive from
+    /// 10 valid in a row.
     fn default() -> Self {
         Self {
             lease_ms: 600_000,
             credit_rate: CreditRate {
                 micro_tokens_per_megafuel: 1000,
+            },
+            serving_rate: ServingRate {
+                micro_tokens_per_gib: 1_000_000,
             },
             extra_results: 3,
             max_abandons: 3,

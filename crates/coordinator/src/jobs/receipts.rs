@@ -1,34 +1,44 @@
 //! The ledger: credits as signed receipts, one chain per node, at most one credit per
-//! (node, unit). Pure: the signing key and the time are handed in.
+//! (node, unit), and serving paid once per byte a client signed for. Pure: the signing key
+//! and the time are handed in.
 
 use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::SigningKey;
 use idleshare_protocol::api::{LedgerSummary, NodeAccount};
+use idleshare_protocol::cache::ServiceReceipt;
 use idleshare_protocol::{
-    ChainTip, CreditRate, MicroTokens, NodeId, Receipt, SignedReceipt, UnitId,
+    ChainTip, Credit, CreditRate, MicroTokens, NodeId, Receipt, ServingRate, SignedReceipt, UnitId,
 };
 
-/// Every node's chain tip, the credited (node, unit) pairs and the totals.
+/// One client session's bytes from one node.
+type ServingKey = (NodeId, NodeId, u64);
+
+/// Every node's chain tip, what has been credited, and the totals.
 pub struct Ledger {
     key: SigningKey,
     issuer: NodeId,
     rate: CreditRate,
+    serving_rate: ServingRate,
     tips: HashMap<NodeId, ChainTip>,
     credited: HashSet<(NodeId, UnitId)>,
+    /// Bytes credited per (node, client, session): receipts are cumulative.
+    served: HashMap<ServingKey, u64>,
     total: u64,
     receipts: u64,
 }
 
 impl Ledger {
     /// An empty ledger signing with the coordinator's `key`.
-    pub fn new(key: SigningKey, rate: CreditRate) -> Self {
+    pub fn new(key: SigningKey, rate: CreditRate, serving_rate: ServingRate) -> Self {
         Self {
             issuer: NodeId::from(key.verifying_key()),
             key,
             rate,
+            serving_rate,
             tips: HashMap::new(),
             credited: HashSet::new(),
+            served: HashMap::new(),
             total: 0,
             receipts: 0,
         }
@@ -44,6 +54,11 @@ impl Ledger {
         self.rate
     }
 
+    /// The published rate for serving.
+    pub fn serving_rate(&self) -> ServingRate {
+        self.serving_rate
+    }
+
     /// Replays a stored receipt (in chain order per node) while restoring.
     pub fn restore(&mut self, signed: &SignedReceipt) {
         let receipt = &signed.receipt;
@@ -53,7 +68,23 @@ impl Ledger {
             hash: signed.hash(),
             balance: MicroTokens(tip.balance.0.saturating_add(receipt.amount.0)),
         };
-        self.credited.insert((receipt.node, receipt.unit));
+        match receipt.work {
+            Credit::Unit(unit) => {
+                self.credited.insert((receipt.node, unit));
+            }
+            Credit::Serving {
+                client,
+                session,
+                upto,
+                ..
+            } => {
+                let served = self
+                    .served
+                    .entry((receipt.node, client, session))
+                    .or_default();
+                *served = (*served).max(upto);
+            }
+        }
         self.total = self.total.saturating_add(receipt.amount.0);
         self.receipts += 1;
     }
@@ -69,12 +100,56 @@ impl Ledger {
         if !self.credited.insert((node, unit)) {
             return None;
         }
-        let tip = self.tips.entry(node).or_insert(ChainTip::GENESIS);
         let amount = self.rate.credit(fuel);
+        Some(self.sign(node, Credit::Unit(unit), amount, now_ms))
+    }
+
+    /// Bytes of `claim`'s session already credited.
+    pub fn served(&self, claim: &ServiceReceipt) -> u64 {
+        let key = (claim.node, claim.client, claim.session);
+        self.served.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Credits the node named in a (checked) service receipt for the bytes it adds to its
+    /// session, at most `cap` bytes per session; `None` when it adds nothing.
+    pub fn issue_serving(
+        &mut self,
+        claim: &ServiceReceipt,
+        cap: u64,
+        now_ms: u64,
+    ) -> Option<SignedReceipt> {
+        let key = (claim.node, claim.client, claim.session);
+        let before = self.served.get(&key).copied().unwrap_or(0);
+        let upto = claim.bytes.min(cap);
+        if upto <= before {
+            return None;
+        }
+        self.served.insert(key, upto);
+        let bytes = upto - before;
+        let work = Credit::Serving {
+            content: claim.content,
+            client: claim.client,
+            session: claim.session,
+            bytes,
+            upto,
+        };
+        let amount = self.serving_rate.credit(bytes);
+        Some(self.sign(claim.node, work, amount, now_ms))
+    }
+
+    /// Signs the next receipt of `node`'s chain.
+    fn sign(
+        &mut self,
+        node: NodeId,
+        work: Credit,
+        amount: MicroTokens,
+        now_ms: u64,
+    ) -> SignedReceipt {
+        let tip = self.tips.entry(node).or_insert(ChainTip::GENESIS);
         let signed = Receipt {
             issuer: self.issuer,
             node,
-            unit,
+            work,
             amount,
             issued_at_ms: now_ms,
             seq: tip.seq + 1,
@@ -88,7 +163,7 @@ impl Ledger {
         };
         self.total = self.total.saturating_add(amount.0);
         self.receipts += 1;
-        Some(signed)
+        signed
     }
 
     /// The tip of `node`'s chain.
@@ -122,14 +197,23 @@ mod tests {
     use super::*;
     use idleshare_protocol::receipt::verify_chain;
 
+    const RATE: CreditRate = CreditRate {
+        micro_tokens_per_megafuel: 1000,
+    };
+    const SERVING: ServingRate = ServingRate {
+        micro_tokens_per_gib: 1_000_000,
+    };
+
+    fn node(seed: u8) -> NodeId {
+        NodeId::from(SigningKey::from_bytes(&[seed; 32]).verifying_key())
+    }
+
     #[test]
     fn receipts_chain_per_node_pay_once_and_sum_to_the_total() {
         let key = SigningKey::from_bytes(&[1; 32]);
-        let node = NodeId::from(SigningKey::from_bytes(&[2; 32]).verifying_key());
-        let rate = CreditRate {
-            micro_tokens_per_megafuel: 1000,
-        };
-        let mut ledger = Ledger::new(key, rate);
+        let node = node(2);
+        let rate = RATE;
+        let mut ledger = Ledger::new(key, rate, SERVING);
         let first = ledger.issue(node, UnitId(1), 100_000_000, 5).unwrap();
         assert_eq!(first.receipt.amount, MicroTokens(100_000));
         assert!(
@@ -141,10 +225,41 @@ mod tests {
         assert_eq!(tip, ledger.tip(&node));
         let summary = ledger.summary();
         assert_eq!((summary.total, summary.receipts), (MicroTokens(102_000), 2));
-        let mut restored = Ledger::new(SigningKey::from_bytes(&[1; 32]), rate);
+        let mut restored = Ledger::new(SigningKey::from_bytes(&[1; 32]), rate, SERVING);
         restored.restore(&first);
         restored.restore(&second);
         assert_eq!(restored.summary(), summary);
         assert!(restored.issue(node, UnitId(2), 1, 8).is_none());
+    }
+
+    #[test]
+    fn serving_pays_each_signed_byte_once_up_to_the_cap() {
+        let mut ledger = Ledger::new(SigningKey::from_bytes(&[1; 32]), RATE, SERVING);
+        let claim = |bytes| ServiceReceipt {
+            client: node(3),
+            node: node(2),
+            content: idleshare_protocol::ContentId::of(b"site"),
+            session: 9,
+            bytes,
+            signed_at_ms: 1,
+        };
+        let gib = 1u64 << 30;
+        let first = ledger.issue_serving(&claim(gib / 2), 4 * gib, 10).unwrap();
+        assert_eq!(first.receipt.amount, MicroTokens(500_000));
+        // A replay, or an older receipt of the session, adds nothing.
+        assert!(ledger.issue_serving(&claim(gib / 2), 4 * gib, 11).is_none());
+        assert!(ledger.issue_serving(&claim(gib / 4), 4 * gib, 11).is_none());
+        // A later one pays only the new bytes, and never past the cap.
+        let second = ledger.issue_serving(&claim(8 * gib), gib, 12).unwrap();
+        assert_eq!(second.receipt.amount, MicroTokens(500_000));
+        assert!(matches!(
+            second.receipt.work,
+            Credit::Serving { bytes, upto, .. } if bytes == gib / 2 && upto == gib
+        ));
+        let mut restored = Ledger::new(SigningKey::from_bytes(&[1; 32]), RATE, SERVING);
+        restored.restore(&first);
+        restored.restore(&second);
+        assert_eq!(restored.served(&claim(0)), gib);
+        assert!(restored.issue_serving(&claim(gib), 4 * gib, 13).is_none());
     }
 }

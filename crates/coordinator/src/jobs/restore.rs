@@ -66,7 +66,9 @@ impl Book {
         let mut paid: Vec<(UnitId, u64)> = Vec::with_capacity(snapshot.receipts.len());
         for receipt in &snapshot.receipts {
             ledger.restore(receipt);
-            paid.push((receipt.receipt.unit, receipt.receipt.amount.0));
+            if let Some(unit) = receipt.receipt.work.unit() {
+                paid.push((unit, receipt.receipt.amount.0));
+            }
         }
         let mut book = Book::new(config, ledger);
         for (id, spec, submitted, first_unit) in snapshot.jobs {

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS abandons (unit INTEGER NOT NULL, node BLOB NOT NULL, 
     PRIMARY KEY (unit, node));
 CREATE TABLE IF NOT EXISTS reputation (node BLOB PRIMARY KEY, consecutive_valid INTEGER NOT NULL,
     valid INTEGER NOT NULL, invalid INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS receipts (node BLOB NOT NULL, seq INTEGER NOT NULL, unit INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS receipts (node BLOB NOT NULL, seq INTEGER NOT NULL, unit INTEGER,
     amount INTEGER NOT NULL, signed BLOB NOT NULL, PRIMARY KEY (node, seq), UNIQUE (node, unit));
 ";
 
@@ -276,7 +276,7 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
                 .execute(params![
                     receipt.node.as_bytes().as_slice(),
                     receipt.seq as i64,
-                    receipt.unit.0 as i64,
+                    receipt.work.unit().map(|unit| unit.0 as i64),
                     receipt.amount.0 as i64,
                     bytes
                 ])?;

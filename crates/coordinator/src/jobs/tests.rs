@@ -59,7 +59,7 @@ pub(super) struct Harness {
 
 impl Harness {
     pub fn new(config: WorkConfig) -> Self {
-        let ledger = Ledger::new(coordinator_key(), config.credit_rate);
+        let ledger = Ledger::new(coordinator_key(), config.credit_rate, config.serving_rate);
         Self {
             book: Book::new(config, ledger),
             rng: StdRng::seed_from_u64(1),

@@ -7,6 +7,7 @@
 //! - `handshake`: connect, hello, registration, welcome;
 //! - `running`: heartbeats, capability updates, the bandwidth test, goodbye.
 
+mod cache_link;
 mod handshake;
 mod receipts;
 mod running;
@@ -21,10 +22,12 @@ use idleshare_protocol::{Capabilities, CoordinatorAddress, ErrorCode, NodeActivi
 use idleshare_transport::{EndpointError, FramedError, TransportLimits};
 use tokio::sync::watch;
 
+use self::cache_link::CacheLink;
 use self::handshake::{REGISTER_TIMEOUT, connect, register};
 use self::work_link::WorkLink;
 pub(crate) use self::work_link::WorkParts;
 use crate::backoff::Backoff;
+use crate::cache::CacheService;
 use crate::status::{ConnectionState, NodeStatus};
 use crate::wallet::Wallet;
 
@@ -96,6 +99,8 @@ pub(crate) struct SessionContext {
     pub bandwidth_max_age: Duration,
     /// Where receipts are kept (none: receipts are not stored).
     pub wallet: Option<Arc<Wallet>>,
+    /// The edge cache (none: this node caches nothing).
+    pub cache: Option<Arc<CacheService>>,
 }
 
 /// Inputs the session watches.
@@ -150,11 +155,13 @@ pub(crate) async fn run_session(
     let link = WorkLink::new(
         work,
         ctx.wallet.clone(),
+        ctx.cache.clone(),
         ctx.address.key,
         session.connection.clone(),
     );
+    let cache = CacheLink::new(ctx.cache.clone(), &session.connection);
     let result = session
-        .heartbeat_loop(ctx, status, activity, stop, link)
+        .heartbeat_loop(ctx, status, activity, stop, link, cache)
         .await;
     if let Some(test) = session.bandwidth_test.take() {
         test.abort();

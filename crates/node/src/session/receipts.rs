@@ -3,18 +3,21 @@
 
 use std::sync::Arc;
 
-use idleshare_protocol::{MicroTokens, NodeId, NodeMessage, ReceiptError, SignedReceipt};
+use idleshare_protocol::{Credit, MicroTokens, NodeId, NodeMessage, ReceiptError, SignedReceipt};
 use idleshare_transport::send_frame;
 use quinn::SendStream;
 use tokio::sync::watch;
 
 use super::SessionError;
+use crate::cache::CacheService;
 use crate::status::{Earnings, NodeStatus};
 use crate::wallet::{Accepted, Wallet, WalletError};
 
 /// Where one session's receipts go.
 pub(super) struct ReceiptSink {
     wallet: Option<Arc<Wallet>>,
+    /// Told of serving credits, so the claims they pay are dropped.
+    cache: Option<Arc<CacheService>>,
     /// The coordinator whose key must have signed them.
     issuer: NodeId,
     /// The sequence number last asked for after a gap, so a burst of out-of-order receipts
@@ -26,9 +29,14 @@ pub(super) struct ReceiptSink {
 }
 
 impl ReceiptSink {
-    pub(super) fn new(wallet: Option<Arc<Wallet>>, issuer: NodeId) -> Self {
+    pub(super) fn new(
+        wallet: Option<Arc<Wallet>>,
+        cache: Option<Arc<CacheService>>,
+        issuer: NodeId,
+    ) -> Self {
         Self {
             wallet,
+            cache,
             issuer,
             resync_from: None,
             other_issuers: MicroTokens(0),
@@ -59,6 +67,23 @@ impl ReceiptSink {
         Ok(())
     }
 
+    /// For a serving credit: the claim it pays is settled; returns the amount (0 otherwise).
+    fn serving_paid(&self, receipt: &SignedReceipt) -> MicroTokens {
+        let Credit::Serving {
+            client,
+            session,
+            upto,
+            ..
+        } = receipt.receipt.work
+        else {
+            return MicroTokens(0);
+        };
+        if let Some(cache) = &self.cache {
+            cache.claim_paid(client, session, upto);
+        }
+        receipt.receipt.amount
+    }
+
     /// Checks and stores one receipt (the database write runs off the session's thread).
     pub(super) async fn store(
         &mut self,
@@ -69,18 +94,20 @@ impl ReceiptSink {
         let Some(wallet) = self.wallet.clone() else {
             return Ok(());
         };
-        let (issuer, receipt) = (self.issuer, receipt.clone());
-        let stored = tokio::task::spawn_blocking(move || wallet.accept(&receipt, &issuer)).await;
+        let (issuer, credit) = (self.issuer, receipt.clone());
+        let stored = tokio::task::spawn_blocking(move || wallet.accept(&credit, &issuer)).await;
         match stored {
             Ok(Ok(Accepted::Stored(tip))) => {
                 self.resync_from = None;
                 let balance = MicroTokens(self.other_issuers.0.saturating_add(tip.balance.0));
+                let serving = self.serving_paid(receipt);
                 status.send_modify(|s| {
                     s.earnings = Earnings {
                         balance,
                         receipts: tip.seq,
                         last_receipt_ms: Some(super::unix_ms()),
                     };
+                    s.cache.earned_serving.0 = s.cache.earned_serving.0.saturating_add(serving.0);
                 });
             }
             Ok(Ok(Accepted::Duplicate)) => {}

@@ -11,6 +11,7 @@ use quinn::{Connection, Endpoint, SendStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::cache_link::CacheLink;
 use super::handshake::unexpected;
 use super::work_link::WorkLink;
 use super::{SessionContext, SessionError, unix_ms};
@@ -43,6 +44,7 @@ impl Session {
         activity: &watch::Receiver<NodeActivity>,
         stop: &mut watch::Receiver<bool>,
         mut work: WorkLink<'_>,
+        mut cache: CacheLink,
     ) -> Result<(), SessionError> {
         let interval = Duration::from_millis(self.welcome.heartbeat_interval_ms.max(50).into());
         let ack_deadline = interval.mul_f64(1.5);
@@ -56,6 +58,7 @@ impl Session {
         let mut bandwidth_due = Some(self.bandwidth_due(ctx));
         let current = activity.borrow().clone();
         work.start(&mut self.send, &current).await?;
+        cache.start(&mut self.send).await?;
         loop {
             let deadline = unacked.deadline(ack_deadline);
             tokio::select! {
@@ -97,6 +100,7 @@ impl Session {
                     let current = activity.borrow().clone();
                     work.update_wanted(&mut self.send, &current).await?;
                 }
+                () = cache.ready() => cache.flush(&mut self.send).await?,
                 Some(event) = work.next_event() => {
                     work.on_event(event, &mut self.send, status).await?;
                     let current = activity.borrow().clone();
@@ -113,7 +117,9 @@ impl Session {
                         }
                     }
                     Some(Ok(other)) => {
-                        if !work.on_message(&other, &mut self.send, status).await? {
+                        if !cache.on_message(&other, &mut self.send).await?
+                            && !work.on_message(&other, &mut self.send, status).await?
+                        {
                             return Err(unexpected(Some(other)));
                         }
                         let current = activity.borrow().clone();

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::SessionError;
 use super::receipts::ReceiptSink;
+use crate::cache::CacheService;
 use crate::status::NodeStatus;
 use crate::wallet::Wallet;
 use crate::work::report::Settled;
@@ -56,12 +57,13 @@ impl<'a> WorkLink<'a> {
     pub(super) fn new(
         parts: Option<&'a mut WorkParts>,
         wallet: Option<Arc<Wallet>>,
+        cache: Option<Arc<CacheService>>,
         issuer: NodeId,
         connection: Connection,
     ) -> Self {
         Self {
             parts,
-            receipts: ReceiptSink::new(wallet, issuer),
+            receipts: ReceiptSink::new(wallet, cache, issuer),
             connection,
             coordinator_view: None,
             last_want: None,

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use idleshare_protocol::SignedReceipt;
+use idleshare_protocol::{Credit, SignedReceipt};
 use serde::Serialize;
 
 /// Export formats.
@@ -20,7 +20,11 @@ struct ExportedReceipt {
     issuer: String,
     node: String,
     seq: u64,
-    unit: u64,
+    /// What was paid for, in words.
+    work: String,
+    unit: Option<u64>,
+    content: Option<String>,
+    bytes_served: Option<u64>,
     amount_micro: u64,
     amount: String,
     issued_at_ms: u64,
@@ -35,11 +39,18 @@ fn hex(bytes: &[u8]) -> String {
 
 fn exported(receipt: &SignedReceipt) -> ExportedReceipt {
     let r = &receipt.receipt;
+    let (content, bytes_served) = match r.work {
+        Credit::Serving { content, bytes, .. } => (Some(content.to_string()), Some(bytes)),
+        Credit::Unit(_) => (None, None),
+    };
     ExportedReceipt {
         issuer: r.issuer.to_string(),
         node: r.node.to_string(),
         seq: r.seq,
-        unit: r.unit.0,
+        work: r.work.to_string(),
+        unit: r.work.unit().map(|unit| unit.0),
+        content,
+        bytes_served,
         amount_micro: r.amount.0,
         amount: r.amount.to_string(),
         issued_at_ms: r.issued_at_ms,
@@ -64,17 +75,22 @@ pub fn export(
         ExportFormat::Csv => {
             writeln!(
                 out,
-                "issuer,node,seq,unit,amount,issued_at_ms,prev,hash,signature"
+                "issuer,node,seq,work,unit,content,bytes_served,amount,issued_at_ms,prev,hash,signature"
             )?;
+            let text = |value: Option<String>| value.unwrap_or_default();
             for row in rows {
-                // Every field is base32, hex, or a number: nothing needs quoting.
+                // Every field is base32, hex, a number, or words without commas: nothing
+                // needs quoting.
                 writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{}",
                     row.issuer,
                     row.node,
                     row.seq,
-                    row.unit,
+                    row.work,
+                    text(row.unit.map(|u| u.to_string())),
+                    text(row.content),
+                    text(row.bytes_served.map(|b| b.to_string())),
                     row.amount,
                     row.issued_at_ms,
                     row.prev,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use idleshare_protocol::{ChainTip, MicroTokens, NodeId, SignedReceipt};
+use idleshare_protocol::{ChainTip, Credit, MicroTokens, NodeId, SignedReceipt};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::WalletError;
@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (
     issuer BLOB NOT NULL,
     seq INTEGER NOT NULL,
-    unit INTEGER NOT NULL,
+    unit INTEGER,
+    served_bytes INTEGER NOT NULL DEFAULT 0,
     amount INTEGER NOT NULL,
     issued_at_ms INTEGER NOT NULL,
     hash BLOB NOT NULL,
@@ -28,6 +29,14 @@ CREATE INDEX IF NOT EXISTS receipts_by_time ON receipts (issued_at_ms);
 pub(super) struct WalletStore {
     path: String,
     connection: Mutex<Connection>,
+}
+
+/// Bytes a credit pays for serving (0 for compute).
+fn served_bytes(work: &Credit) -> u64 {
+    match work {
+        Credit::Serving { bytes, .. } => *bytes,
+        Credit::Unit(_) => 0,
+    }
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -117,12 +126,13 @@ impl WalletStore {
         let r = &receipt.receipt;
         self.lock()
             .execute(
-                "INSERT INTO receipts (issuer, seq, unit, amount, issued_at_ms, hash, balance, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO receipts (issuer, seq, unit, served_bytes, amount, issued_at_ms, hash,
+                 balance, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     r.issuer.as_bytes().as_slice(),
                     to_i64(r.seq),
-                    to_i64(r.unit.0),
+                    r.work.unit().map(|unit| to_i64(unit.0)),
+                    to_i64(served_bytes(&r.work)),
                     to_i64(r.amount.0),
                     to_i64(r.issued_at_ms),
                     tip.hash.as_slice(),
@@ -198,10 +208,23 @@ impl WalletStore {
             .map_err(|e| self.error(e))?;
         Ok(MicroTokens(sum as u64))
     }
+
+    /// Sum of the credits for serving cached content.
+    pub(super) fn serving_total(&self) -> Result<MicroTokens, WalletError> {
+        let sum: i64 = self
+            .lock()
+            .query_row(
+                "SELECT COALESCE(SUM(amount), 0) FROM receipts WHERE unit IS NULL",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(MicroTokens(sum as u64))
+    }
 }
 
-/// The indexed columns of one receipt (no signature check: for listing).
-pub(super) type ReceiptColumns = (Vec<u8>, i64, i64, i64, i64);
+/// One stored receipt as listed: its issuer column, number and signed body.
+pub(super) type ReceiptRow = (Vec<u8>, u64, Vec<u8>);
 
 impl WalletStore {
     /// Receipts held, all coordinators.
@@ -213,24 +236,18 @@ impl WalletStore {
         Ok(count.max(0) as u64)
     }
 
-    /// Up to `limit` receipts' columns, newest first, skipping `offset`.
-    pub(super) fn page(&self, offset: u64, limit: u64) -> Result<Vec<ReceiptColumns>, WalletError> {
+    /// Up to `limit` rows (issuer, seq, signed body), newest first, skipping `offset`.
+    pub(super) fn page(&self, offset: u64, limit: u64) -> Result<Vec<ReceiptRow>, WalletError> {
         let connection = self.lock();
         let mut statement = connection
             .prepare(
-                "SELECT issuer, seq, unit, amount, issued_at_ms FROM receipts
+                "SELECT issuer, seq, body FROM receipts
                  ORDER BY issued_at_ms DESC, issuer, seq DESC LIMIT ?1 OFFSET ?2",
             )
             .map_err(|e| self.error(e))?;
         let rows = statement
             .query_map(params![to_i64(limit), to_i64(offset)], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                ))
+                Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64, row.get(2)?))
             })
             .map_err(|e| self.error(e))?;
         rows.collect::<Result<Vec<_>, _>>()
@@ -265,7 +282,11 @@ impl WalletStore {
     }
 }
 
-fn decode(issuer: &NodeId, seq: u64, body: &[u8]) -> Result<SignedReceipt, WalletError> {
+pub(super) fn decode(
+    issuer: &NodeId,
+    seq: u64,
+    body: &[u8],
+) -> Result<SignedReceipt, WalletError> {
     postcard::from_bytes(body).map_err(|e| WalletError::Damaged {
         issuer: *issuer,
         seq,

@@ -1,5 +1,5 @@
 use ed25519_dalek::SigningKey;
-use idleshare_protocol::{ChainTip, MicroTokens, NodeId, Receipt, SignedReceipt, UnitId};
+use idleshare_protocol::{ChainTip, Credit, MicroTokens, NodeId, Receipt, SignedReceipt, UnitId};
 
 use super::*;
 
@@ -13,13 +13,18 @@ fn id(seed: u8) -> NodeId {
 
 /// Receipts 1..=n from coordinator 1 to node 2, amounts 10, 20, 30, ...
 fn chain(n: u64) -> Vec<SignedReceipt> {
+    chain_of(n, |seq| Credit::Unit(UnitId(100 + seq)))
+}
+
+/// Like [`chain`], paying for what `work` names for each sequence number.
+fn chain_of(n: u64, work: impl Fn(u64) -> Credit) -> Vec<SignedReceipt> {
     let mut tip = ChainTip::GENESIS;
     (1..=n)
         .map(|seq| {
             let signed = Receipt {
                 issuer: id(1),
                 node: id(2),
-                unit: UnitId(100 + seq),
+                work: work(seq),
                 amount: MicroTokens(seq * 10),
                 issued_at_ms: 1_000 * seq,
                 seq,
@@ -126,7 +131,44 @@ fn exports_hold_every_receipt() {
         text.lines()
             .nth(2)
             .unwrap()
-            .contains(",2,102,0.000020,2000,")
+            .contains(",2,unit-102,102,,,0.000020,2000,")
+    );
+}
+
+#[test]
+fn serving_credits_are_told_apart_and_exported_with_their_content() {
+    let content = idleshare_protocol::ContentId::of(b"site");
+    let receipts = chain_of(3, |seq| match seq {
+        2 => Credit::Unit(UnitId(7)),
+        _ => Credit::Serving {
+            content,
+            client: id(3),
+            session: 5,
+            bytes: seq << 20,
+            upto: seq << 20,
+        },
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), id(2)).unwrap();
+    for receipt in &receipts {
+        wallet.accept(receipt, &id(1)).unwrap();
+    }
+    assert_eq!(wallet.balance().unwrap(), MicroTokens(60));
+    assert_eq!(wallet.earned_serving().unwrap(), MicroTokens(40));
+    let mut csv = Vec::new();
+    export(&receipts, ExportFormat::Csv, &mut csv).unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let served = format!(
+        ",1,served 1048576 bytes of {},,{content},1048576,0.000010,",
+        content.short()
+    );
+    assert!(text.lines().nth(1).unwrap().contains(&served), "{text}");
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .contains(",2,unit-7,7,,,0.000020,"),
+        "{text}"
     );
 }
 
@@ -162,7 +204,7 @@ fn pages_list_newest_first_and_buckets_sum_by_time() {
     let page = wallet.receipt_page(1, 2).unwrap();
     assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 3]);
     assert_eq!(page[0].issuer, id(1));
-    assert_eq!(page[0].unit, UnitId(104));
+    assert_eq!(page[0].work, Credit::Unit(UnitId(104)));
     assert_eq!(page[0].amount, MicroTokens(40));
     assert_eq!(page[0].issued_at_ms, 4_000);
     assert!(wallet.receipt_page(5, 10).unwrap().is_empty());

@@ -1,0 +1,368 @@
+//! Asking one provider for a range and checking every piece as it arrives.
+//!
+//! A [`Route`] says how to reach the bytes: a node's own endpoint, a node through the
+//! coordinator's relay, the coordinator's origin copy, or (inside the coordinator) a node's
+//! control connection. [`fetch_range`] sends the request, then reads the encoding piece by
+//! piece through a [`RangeDecoder`]: a bad piece ends the transfer at once with
+//! [`FetchError::Corrupt`], naming the byte offset, so the caller can report the node and
+//! switch provider having lost at most one group.
+
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use idleshare_protocol::cache::{
+    CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, RangeRequest, ServiceReceipt,
+};
+use idleshare_protocol::tree::{ByteRange, PARENT_BYTES, RangeDecoder, Step, TreeError};
+use idleshare_protocol::{ContentId, NodeId};
+use idleshare_transport::{FramedError, recv_frame, send_frame};
+use quinn::{Connection, RecvStream};
+
+use crate::pace::Pacer;
+
+/// How a client reaches a copy.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The connection streams are opened on.
+    pub connection: Connection,
+    /// Through the coordinator's relay to this node.
+    pub via: Option<NodeId>,
+    /// The node serving (who is paid and who is blamed); `None` for the origin copy.
+    pub node: Option<NodeId>,
+}
+
+impl Route {
+    /// A node's own endpoint (or its control connection, from inside the coordinator).
+    pub fn node(connection: Connection, node: NodeId) -> Self {
+        Self {
+            connection,
+            via: None,
+            node: Some(node),
+        }
+    }
+
+    /// A node through the coordinator's relay.
+    pub fn relay(coordinator: Connection, node: NodeId) -> Self {
+        Self {
+            connection: coordinator,
+            via: Some(node),
+            node: Some(node),
+        }
+    }
+
+    /// The coordinator's origin copy.
+    pub fn origin(coordinator: Connection) -> Self {
+        Self {
+            connection: coordinator,
+            via: None,
+            node: None,
+        }
+    }
+
+    fn request(&self, request: RangeRequest) -> CacheRequest {
+        match self.via {
+            Some(node) => CacheRequest::Via { node, request },
+            None => CacheRequest::Range(request),
+        }
+    }
+
+    /// Who this route reaches, for messages.
+    pub fn label(&self) -> String {
+        match (self.node, self.via) {
+            (Some(node), Some(_)) => format!("node {} (relayed)", node.short()),
+            (Some(node), None) => format!("node {}", node.short()),
+            (None, _) => "the origin".to_owned(),
+        }
+    }
+}
+
+/// Why a range could not be fetched from a provider.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The provider is not serving now; try another.
+    #[error("{who} is busy: {reason}")]
+    Busy {
+        /// The provider.
+        who: String,
+        /// Its reason.
+        reason: String,
+    },
+    /// The provider holds no copy.
+    #[error("{0} has no copy")]
+    NotFound(String),
+    /// The provider refused the request.
+    #[error("{who} refused: {message}")]
+    Refused {
+        /// The provider.
+        who: String,
+        /// Its reason.
+        message: String,
+    },
+    /// The provider sent bytes that do not match the content id.
+    #[error("{who} sent bad data: {error}")]
+    Corrupt {
+        /// The provider.
+        who: String,
+        /// What failed, with the offset.
+        error: TreeError,
+    },
+    /// The provider claims another size than the coordinator published.
+    #[error("{who} says the content has {claimed} bytes, not {size}")]
+    WrongSize {
+        /// The provider.
+        who: String,
+        /// Its claim.
+        claimed: u64,
+        /// The published size.
+        size: u64,
+    },
+    /// Nothing arrived for too long.
+    #[error("{who} stalled: nothing for {after:?}")]
+    Stalled {
+        /// The provider.
+        who: String,
+        /// How long.
+        after: Duration,
+    },
+    /// The connection or stream failed.
+    #[error("{who}: {detail}")]
+    Transport {
+        /// The provider.
+        who: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The caller's sink refused a piece (for example a full disk).
+    #[error("storing what arrived: {0}")]
+    Sink(String),
+}
+
+impl FetchError {
+    /// Whether the provider is to blame for bad data (and should be reported).
+    pub fn is_corrupt(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Corrupt { .. } | FetchError::WrongSize { .. }
+        )
+    }
+}
+
+/// A checked piece of the encoding.
+#[derive(Debug)]
+pub enum Piece<'a> {
+    /// A parent node at its pre-order index.
+    Parent {
+        /// Pre-order index.
+        index: u64,
+        /// Its 64 bytes.
+        bytes: &'a [u8],
+    },
+    /// Content bytes at `at` (already clipped to the range asked for).
+    Content {
+        /// Where they belong.
+        at: ByteRange,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
+}
+
+/// What one range transfer took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transfer {
+    /// Content bytes received and checked (the range's length).
+    pub bytes: u64,
+    /// Request sent → answer header received.
+    pub first_byte: Duration,
+    /// Request sent → last piece checked.
+    pub total: Duration,
+}
+
+/// How a range is fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchOptions<'a> {
+    /// Longest wait for any single read (a provider silent this long has stalled).
+    pub stall: Duration,
+    /// A download cap, if any.
+    pub pacer: Option<&'a Pacer>,
+}
+
+/// Fetches `range` of `content` (`size` bytes, as published) over `route`, handing each
+/// checked piece to `sink`.
+pub async fn fetch_range(
+    route: &Route,
+    content: ContentId,
+    size: u64,
+    range: ByteRange,
+    options: FetchOptions<'_>,
+    mut sink: impl FnMut(Piece<'_>) -> Result<(), String>,
+) -> Result<Transfer, FetchError> {
+    let stall = options.stall;
+    let who = route.label();
+    let transport = |detail: String| FetchError::Transport {
+        who: who.clone(),
+        detail,
+    };
+    let mut decoder =
+        RangeDecoder::new(content, size, range).map_err(|error| FetchError::Refused {
+            who: "this client".into(),
+            message: error.to_string(),
+        })?;
+    let started = Instant::now();
+    let (mut send, mut recv) = within(stall, &who, route.connection.open_bi())
+        .await?
+        .map_err(|e| transport(e.to_string()))?;
+    let request = route.request(RangeRequest { content, range });
+    send_frame(&mut send, &request)
+        .await
+        .map_err(|e| transport(e.to_string()))?;
+    let _ = send.finish();
+    let header = within(
+        stall,
+        &who,
+        recv_frame::<CacheResponse>(&mut recv, MAX_CACHE_FRAME_LEN),
+    )
+    .await?
+    .map_err(|e: FramedError| transport(e.to_string()))?
+    .ok_or_else(|| transport("stream ended before an answer".into()))?;
+    let first_byte = started.elapsed();
+    match header {
+        CacheResponse::Sending { size: claimed } if claimed == size => {}
+        CacheResponse::Sending { size: claimed } => {
+            return Err(FetchError::WrongSize { who, claimed, size });
+        }
+        CacheResponse::Busy { reason } => return Err(FetchError::Busy { who, reason }),
+        CacheResponse::NotFound => return Err(FetchError::NotFound(who)),
+        CacheResponse::Refused { message } => return Err(FetchError::Refused { who, message }),
+        CacheResponse::ReceiptTaken => {
+            return Err(transport("answered a range request as a receipt".into()));
+        }
+    }
+    let mut buffer = Vec::new();
+    while let Some(step) = decoder.next_step() {
+        let len = match step {
+            Step::Parent { .. } => PARENT_BYTES,
+            Step::Group { bytes, .. } => bytes.len() as usize,
+        };
+        buffer.resize(len, 0);
+        if let Some(pacer) = options.pacer {
+            pacer.take(len as u64).await;
+        }
+        read_piece(&mut recv, &mut buffer, stall, &who).await?;
+        let corrupt = |error| FetchError::Corrupt {
+            who: who.clone(),
+            error,
+        };
+        match step {
+            Step::Parent { index } => {
+                decoder.parent(&buffer).map_err(corrupt)?;
+                sink(Piece::Parent {
+                    index,
+                    bytes: &buffer,
+                })
+            }
+            Step::Group { bytes, .. } => {
+                decoder.group(&buffer).map_err(corrupt)?;
+                let at = ByteRange {
+                    start: range.start.max(bytes.start),
+                    end: range.end.min(bytes.end),
+                };
+                let from = (at.start - bytes.start) as usize;
+                let to = (at.end.max(at.start) - bytes.start) as usize;
+                sink(Piece::Content {
+                    at,
+                    bytes: &buffer[from..to],
+                })
+            }
+        }
+        .map_err(FetchError::Sink)?;
+    }
+    Ok(Transfer {
+        bytes: range.len(),
+        first_byte,
+        total: started.elapsed(),
+    })
+}
+
+async fn read_piece(
+    recv: &mut RecvStream,
+    buffer: &mut [u8],
+    stall: Duration,
+    who: &str,
+) -> Result<(), FetchError> {
+    within(stall, who, recv.read_exact(buffer))
+        .await?
+        .map_err(|e| FetchError::Transport {
+            who: who.to_owned(),
+            detail: format!("reading the encoding: {e}"),
+        })
+}
+
+async fn within<T>(
+    limit: Duration,
+    who: &str,
+    future: impl Future<Output = T>,
+) -> Result<T, FetchError> {
+    tokio::time::timeout(limit, future)
+        .await
+        .map_err(|_| FetchError::Stalled {
+            who: who.to_owned(),
+            after: limit,
+        })
+}
+
+/// Signs a cumulative service receipt and hands it to the node over `route` (relayed routes
+/// go through the coordinator). Does nothing for the origin.
+pub async fn send_receipt(
+    route: &Route,
+    key: &SigningKey,
+    content: ContentId,
+    session: u64,
+    bytes: u64,
+    now_ms: u64,
+    timeout: Duration,
+) -> Result<(), FetchError> {
+    let Some(node) = route.node else {
+        return Ok(());
+    };
+    let who = route.label();
+    let receipt = ServiceReceipt {
+        client: NodeId::from(key.verifying_key()),
+        node,
+        content,
+        session,
+        bytes,
+        signed_at_ms: now_ms,
+    }
+    .sign(key);
+    let request = match route.via {
+        Some(_) => CacheRequest::ViaReceipt(receipt),
+        None => CacheRequest::Receipt(receipt),
+    };
+    let transport = |detail: String| FetchError::Transport {
+        who: who.clone(),
+        detail,
+    };
+    let exchange = async {
+        let (mut send, mut recv) = route
+            .connection
+            .open_bi()
+            .await
+            .map_err(|e| transport(e.to_string()))?;
+        send_frame(&mut send, &request)
+            .await
+            .map_err(|e| transport(e.to_string()))?;
+        let _ = send.finish();
+        match recv_frame::<CacheResponse>(&mut recv, MAX_CACHE_FRAME_LEN).await {
+            Ok(Some(CacheResponse::ReceiptTaken)) => Ok(()),
+            Ok(Some(CacheResponse::Refused { message })) => Err(FetchError::Refused {
+                who: who.clone(),
+                message,
+            }),
+            Ok(other) => Err(transport(format!(
+                "unexpected answer to a receipt: {other:?}"
+            ))),
+            Err(e) => Err(transport(e.to_string())),
+        }
+    };
+    within(timeout, &route.label(), exchange).await?
+}

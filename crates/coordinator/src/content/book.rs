@@ -1,0 +1,485 @@
+//! The content book (pure): what is published, which nodes hold or are filling which
+//! content, how each node has served under spot checks, and the pin plan that keeps every
+//! piece of content on its wanted number of live nodes.
+//!
+//! Every mutation returns the rows it changed ([`Changes`]) for the store and the orders it
+//! decided ([`PinAction`]) for nodes; nothing here does IO or reads a clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+use idleshare_cache::store::disk_bytes;
+use idleshare_protocol::cache::{PinOrder, PinOutcome, Provider};
+use idleshare_protocol::{ContentId, NodeId};
+use serde::{Deserialize, Serialize};
+
+/// An assigned pin with no report after this long counts as failed.
+pub const ASSIGN_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+/// A node that failed to store some content is not asked again for this long.
+pub const FAILED_RETRY_MS: u64 = 60 * 60 * 1000;
+/// How long a node caught serving bad bytes gets no pins and is listed as no provider.
+pub const BAN_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// A piece of published content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentRecord {
+    /// Its id (BLAKE3 of the bytes).
+    pub id: ContentId,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The name it was published under (for people; not unique).
+    pub name: String,
+    /// Live copies wanted on nodes.
+    pub replicas: u8,
+    /// When it was published (Unix ms).
+    pub published_ms: u64,
+}
+
+/// Where a pin stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PinState {
+    /// Ordered; the node is filling.
+    Assigned {
+        /// When the order went out.
+        at_ms: u64,
+    },
+    /// Held complete on the node.
+    Stored {
+        /// Since when.
+        at_ms: u64,
+    },
+    /// Not stored (failed, dropped or found missing).
+    Failed {
+        /// Why.
+        reason: String,
+        /// When.
+        at_ms: u64,
+    },
+}
+
+/// How a node has served cached content.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheReputation {
+    /// Spot checks it passed.
+    pub checks_passed: u64,
+    /// Spot checks it failed without bad bytes (unreachable, stalled).
+    pub checks_failed: u64,
+    /// Times it was caught serving bytes that do not match the content id.
+    pub bad_data: u64,
+    /// No pins and no listing until then (Unix ms).
+    pub banned_until_ms: Option<u64>,
+    /// Time to first byte at the last passed check, in microseconds.
+    pub last_ttfb_us: Option<u64>,
+}
+
+impl CacheReputation {
+    /// Whether the node is banned at `now_ms`.
+    pub fn banned(&self, now_ms: u64) -> bool {
+        self.banned_until_ms.is_some_and(|until| until > now_ms)
+    }
+}
+
+/// What the planner needs to know of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeView {
+    /// The node.
+    pub id: NodeId,
+    /// Connected now.
+    pub online: bool,
+    /// Its policy allows network work now, with this cache quota in bytes (`None`: not now).
+    pub cache_quota: Option<u64>,
+    /// Its own endpoint, where the coordinator could reach it.
+    pub direct: Option<SocketAddr>,
+}
+
+/// An order for a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinAction {
+    /// Keep a copy.
+    Pin(NodeId, PinOrder),
+    /// Drop a copy.
+    Unpin(NodeId, ContentId),
+}
+
+/// Rows a mutation changed, for the store.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Pins written (`None`: deleted).
+    pub pins: Vec<(ContentId, NodeId, Option<PinState>)>,
+    /// Reputations written.
+    pub reputations: Vec<(NodeId, CacheReputation)>,
+    /// Orders for nodes.
+    pub actions: Vec<PinAction>,
+}
+
+/// Published content, pins and cache reputations.
+#[derive(Debug, Default)]
+pub struct ContentBook {
+    contents: BTreeMap<ContentId, ContentRecord>,
+    pins: HashMap<ContentId, HashMap<NodeId, PinState>>,
+    reputations: HashMap<NodeId, CacheReputation>,
+}
+
+impl ContentBook {
+    /// A book rebuilt from stored rows.
+    pub fn restore(
+        contents: Vec<ContentRecord>,
+        pins: Vec<(ContentId, NodeId, PinState)>,
+        reputations: Vec<(NodeId, CacheReputation)>,
+    ) -> Self {
+        let mut book = Self {
+            contents: contents.into_iter().map(|c| (c.id, c)).collect(),
+            reputations: reputations.into_iter().collect(),
+            ..Self::default()
+        };
+        for (content, node, state) in pins {
+            book.pins.entry(content).or_default().insert(node, state);
+        }
+        book
+    }
+
+    /// Adds published content; false if it was published already (nothing changes).
+    pub fn publish(&mut self, record: ContentRecord) -> bool {
+        if self.contents.contains_key(&record.id) {
+            return false;
+        }
+        self.contents.insert(record.id, record);
+        true
+    }
+
+    /// A published piece of content.
+    pub fn content(&self, id: &ContentId) -> Option<&ContentRecord> {
+        self.contents.get(id)
+    }
+
+    /// Every published piece, by id.
+    pub fn contents(&self) -> impl Iterator<Item = &ContentRecord> {
+        self.contents.values()
+    }
+
+    /// The pins of `content`.
+    pub fn pins(&self, content: &ContentId) -> Vec<(NodeId, PinState)> {
+        let mut pins: Vec<_> = self
+            .pins
+            .get(content)
+            .map(|pins| pins.iter().map(|(n, s)| (*n, s.clone())).collect())
+            .unwrap_or_default();
+        pins.sort_by_key(|(node, _)| *node);
+        pins
+    }
+
+    /// A node's cache reputation.
+    pub fn reputation(&self, node: &NodeId) -> CacheReputation {
+        self.reputations.get(node).cloned().unwrap_or_default()
+    }
+
+    /// Nodes that hold `content` complete and may be asked for it: online, not banned;
+    /// those whose policy allows serving now first, then by their last time to first byte.
+    pub fn providers(&self, content: &ContentId, nodes: &[NodeView], now_ms: u64) -> Vec<Provider> {
+        let mut holders: Vec<(&NodeView, (bool, u64))> = nodes
+            .iter()
+            .filter(|node| node.online && !self.reputation(&node.id).banned(now_ms))
+            .filter(|node| self.is_stored(content, &node.id))
+            .map(|node| {
+                let ttfb = self.reputation(&node.id).last_ttfb_us.unwrap_or(u64::MAX);
+                (node, (node.cache_quota.is_none(), ttfb))
+            })
+            .collect();
+        holders.sort_by_key(|(node, rank)| (*rank, node.id));
+        holders
+            .into_iter()
+            .map(|(node, _)| Provider {
+                node: node.id,
+                direct: node.direct,
+            })
+            .collect()
+    }
+
+    fn is_stored(&self, content: &ContentId, node: &NodeId) -> bool {
+        matches!(
+            self.pins.get(content).and_then(|pins| pins.get(node)),
+            Some(PinState::Stored { .. })
+        )
+    }
+
+    fn set_pin(&mut self, content: ContentId, node: NodeId, state: PinState, ch: &mut Changes) {
+        self.pins
+            .entry(content)
+            .or_default()
+            .insert(node, state.clone());
+        ch.pins.push((content, node, Some(state)));
+    }
+
+    /// Orders pins so every piece of content has its wanted live copies (stored or being
+    /// filled on online, unbanned nodes), and times out silent assignments.
+    pub fn plan(&mut self, nodes: &[NodeView], now_ms: u64) -> Changes {
+        let mut ch = Changes::default();
+        self.expire_assignments(now_ms, &mut ch);
+        let online: HashMap<NodeId, &NodeView> = nodes
+            .iter()
+            .filter(|n| n.online && !self.reputation(&n.id).banned(now_ms))
+            .map(|n| (n.id, n))
+            .collect();
+        let mut load: HashMap<NodeId, usize> = HashMap::new();
+        for pins in self.pins.values() {
+            for (node, state) in pins {
+                if !matches!(state, PinState::Failed { .. }) {
+                    *load.entry(*node).or_default() += 1;
+                }
+            }
+        }
+        let records: Vec<ContentRecord> = self.contents.values().cloned().collect();
+        for record in records {
+            let chosen = self.choose_holders(&record, &online, &load, now_ms);
+            if chosen.is_empty() {
+                continue;
+            }
+            let peers = self.providers(&record.id, nodes, now_ms);
+            for node in chosen {
+                *load.entry(node).or_default() += 1;
+                let order = PinOrder {
+                    content: record.id,
+                    size: record.size,
+                    peers: peers.clone(),
+                };
+                ch.actions.push(PinAction::Pin(node, order));
+                self.set_pin(
+                    record.id,
+                    node,
+                    PinState::Assigned { at_ms: now_ms },
+                    &mut ch,
+                );
+            }
+        }
+        ch
+    }
+
+    /// The nodes to add as holders of `record`: as many as it lacks live copies, least
+    /// loaded first, among online nodes that may cache it now and have not failed it lately.
+    fn choose_holders(
+        &self,
+        record: &ContentRecord,
+        online: &HashMap<NodeId, &NodeView>,
+        load: &HashMap<NodeId, usize>,
+        now_ms: u64,
+    ) -> Vec<NodeId> {
+        let pins = self.pins.get(&record.id);
+        let state_of = |node: &NodeId| pins.and_then(|p| p.get(node));
+        let live = online
+            .keys()
+            .filter(|node| {
+                matches!(
+                    state_of(node),
+                    Some(PinState::Stored { .. } | PinState::Assigned { .. })
+                )
+            })
+            .count();
+        let missing = usize::from(record.replicas).saturating_sub(live);
+        if missing == 0 {
+            return Vec::new();
+        }
+        let need = disk_bytes(record.size);
+        let mut candidates: Vec<NodeId> = online
+            .values()
+            .filter(|node| node.cache_quota.is_some_and(|quota| quota >= need))
+            .filter(|node| match state_of(&node.id) {
+                None => true,
+                Some(PinState::Failed { at_ms, .. }) => at_ms + FAILED_RETRY_MS <= now_ms,
+                Some(_) => false,
+            })
+            .map(|node| node.id)
+            .collect();
+        candidates.sort_by_key(|node| (load.get(node).copied().unwrap_or(0), *node));
+        candidates.truncate(missing);
+        candidates
+    }
+
+    fn expire_assignments(&mut self, now_ms: u64, ch: &mut Changes) {
+        let expired: Vec<(ContentId, NodeId)> = self
+            .pins
+            .iter()
+            .flat_map(|(content, pins)| {
+                pins.iter().filter_map(move |(node, state)| match state {
+                    PinState::Assigned { at_ms } if at_ms + ASSIGN_TIMEOUT_MS <= now_ms => {
+                        Some((*content, *node))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        for (content, node) in expired {
+            let reason = "no report in time".to_owned();
+            self.set_pin(
+                content,
+                node,
+                PinState::Failed {
+                    reason,
+                    at_ms: now_ms,
+                },
+                ch,
+            );
+        }
+    }
+
+    /// A node's report on a pin.
+    pub fn on_report(
+        &mut self,
+        node: NodeId,
+        content: ContentId,
+        outcome: PinOutcome,
+        now_ms: u64,
+    ) -> Changes {
+        let mut ch = Changes::default();
+        if !self.contents.contains_key(&content) {
+            // Not published here (or gone): the node should not keep it.
+            ch.actions.push(PinAction::Unpin(node, content));
+            return ch;
+        }
+        let state = match outcome {
+            PinOutcome::Stored => PinState::Stored { at_ms: now_ms },
+            PinOutcome::Failed { reason } | PinOutcome::Dropped { reason } => PinState::Failed {
+                reason,
+                at_ms: now_ms,
+            },
+        };
+        self.set_pin(content, node, state, &mut ch);
+        ch
+    }
+
+    /// What a node says it holds, right after it registers: those become stored pins;
+    /// content not published here is unpinned on the node.
+    pub fn on_inventory(&mut self, node: NodeId, held: &[ContentId], now_ms: u64) -> Changes {
+        let mut ch = Changes::default();
+        for content in held {
+            if !self.contents.contains_key(content) {
+                ch.actions.push(PinAction::Unpin(node, *content));
+            } else if !self.is_stored(content, &node) {
+                self.set_pin(*content, node, PinState::Stored { at_ms: now_ms }, &mut ch);
+            }
+        }
+        ch
+    }
+
+    /// A node's full inventory is in: what it had stored but no longer lists is marked
+    /// failed, and orders it had not finished (it restarted meanwhile) are sent again.
+    pub fn settle_inventory(
+        &mut self,
+        node: NodeId,
+        held: &[ContentId],
+        nodes: &[NodeView],
+        now_ms: u64,
+    ) -> Changes {
+        let mut ch = Changes::default();
+        let mine: Vec<(ContentId, PinState)> = self
+            .pins
+            .iter()
+            .filter(|(content, _)| !held.contains(content))
+            .filter_map(|(content, pins)| pins.get(&node).map(|state| (*content, state.clone())))
+            .collect();
+        for (content, state) in mine {
+            match state {
+                PinState::Stored { .. } => {
+                    let reason = "missing from the node's inventory".to_owned();
+                    self.set_pin(
+                        content,
+                        node,
+                        PinState::Failed {
+                            reason,
+                            at_ms: now_ms,
+                        },
+                        &mut ch,
+                    );
+                }
+                PinState::Assigned { .. } => {
+                    let Some(record) = self.contents.get(&content) else {
+                        continue;
+                    };
+                    let order = PinOrder {
+                        content,
+                        size: record.size,
+                        peers: self.providers(&content, nodes, now_ms),
+                    };
+                    ch.actions.push(PinAction::Pin(node, order));
+                    self.set_pin(content, node, PinState::Assigned { at_ms: now_ms }, &mut ch);
+                }
+                PinState::Failed { .. } => {}
+            }
+        }
+        ch
+    }
+
+    /// A spot check passed in `ttfb_us`.
+    pub fn check_passed(&mut self, node: NodeId, ttfb_us: u64) -> Changes {
+        let mut reputation = self.reputation(&node);
+        reputation.checks_passed += 1;
+        reputation.last_ttfb_us = Some(ttfb_us);
+        self.set_reputation(node, reputation)
+    }
+
+    /// A spot check got no answer (unreachable, stalled): counted, not punished.
+    pub fn check_failed(&mut self, node: NodeId) -> Changes {
+        let mut reputation = self.reputation(&node);
+        reputation.checks_failed += 1;
+        self.set_reputation(node, reputation)
+    }
+
+    /// The node served bytes that do not match: banned for a day, every pin dropped (so the
+    /// content is pinned elsewhere) and unpinned on the node.
+    pub fn caught_serving_bad_data(&mut self, node: NodeId, reason: &str, now_ms: u64) -> Changes {
+        let mut reputation = self.reputation(&node);
+        reputation.bad_data += 1;
+        reputation.banned_until_ms = Some(now_ms + BAN_MS);
+        let mut ch = self.set_reputation(node, reputation);
+        let held: Vec<ContentId> = self
+            .pins
+            .iter()
+            .filter(|(_, pins)| {
+                matches!(
+                    pins.get(&node),
+                    Some(PinState::Stored { .. } | PinState::Assigned { .. })
+                )
+            })
+            .map(|(content, _)| *content)
+            .collect();
+        for content in held {
+            let state = PinState::Failed {
+                reason: format!("served bad data: {reason}"),
+                at_ms: now_ms,
+            };
+            self.set_pin(content, node, state, &mut ch);
+            ch.actions.push(PinAction::Unpin(node, content));
+        }
+        ch
+    }
+
+    fn set_reputation(&mut self, node: NodeId, reputation: CacheReputation) -> Changes {
+        self.reputations.insert(node, reputation.clone());
+        Changes {
+            reputations: vec![(node, reputation)],
+            ..Changes::default()
+        }
+    }
+
+    /// Stored pins on online nodes, for spot checks.
+    pub fn stored_pins(&self, nodes: &[NodeView]) -> Vec<(ContentId, NodeId)> {
+        let online: Vec<NodeId> = nodes.iter().filter(|n| n.online).map(|n| n.id).collect();
+        let mut pins: Vec<(ContentId, NodeId)> = self
+            .pins
+            .iter()
+            .flat_map(|(content, pins)| {
+                pins.iter()
+                    .filter(|(node, state)| {
+                        matches!(state, PinState::Stored { .. }) && online.contains(node)
+                    })
+                    .map(move |(node, _)| (*content, *node))
+            })
+            .collect();
+        pins.sort();
+        pins
+    }
+}
+
+#[cfg(test)]
+#[path = "book_tests.rs"]
+mod tests;

@@ -1,0 +1,180 @@
+//! Content routes of the HTTP API: publish (`PUT /v1/content`, streamed to disk), list and
+//! status with providers (`GET /v1/content[/{id}]`), bad-data reports
+//! (`POST /v1/content/{id}/reports`), and the gateway (`GET /content/{id}`, in `gateway`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post, put};
+use futures_util::StreamExt;
+use idleshare_protocol::ContentId;
+use idleshare_protocol::api::{ApiError, BadDataReport, ContentPublished, ContentStatus};
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use super::book::ContentRecord;
+use crate::server::{Shared, unix_ms};
+
+/// An error answer: a status and a sentence.
+#[derive(Debug)]
+pub(crate) struct Failure(pub StatusCode, pub String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(ApiError { error: self.1 })).into_response()
+    }
+}
+
+/// The routes, merged into the coordinator's router.
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/v1/content",
+            put(publish).get(list).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/content/{id}", get(status))
+        .route("/v1/content/{id}/reports", post(report))
+        .route("/content/{id}", get(super::gateway::fetch))
+}
+
+pub(crate) fn parse_id(text: &str) -> Result<ContentId, Failure> {
+    text.parse()
+        .map_err(|e: idleshare_protocol::content::ContentIdError| {
+            Failure(StatusCode::BAD_REQUEST, e.to_string())
+        })
+}
+
+#[derive(Debug, Deserialize)]
+struct PublishQuery {
+    name: Option<String>,
+    replicas: Option<u8>,
+}
+
+/// Longest content name kept.
+const MAX_NAME: usize = 255;
+/// Most copies a publisher may ask for.
+const MAX_REPLICAS: u8 = 16;
+
+async fn publish(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<PublishQuery>,
+    body: Body,
+) -> Result<Json<ContentPublished>, Failure> {
+    let replicas = query.replicas.unwrap_or(shared.content.config.replicas);
+    if replicas == 0 || replicas > MAX_REPLICAS {
+        let message = format!("replicas must be 1..={MAX_REPLICAS}, got {replicas}");
+        return Err(Failure(StatusCode::UNPROCESSABLE_ENTITY, message));
+    }
+    let name: String = query
+        .name
+        .unwrap_or_default()
+        .chars()
+        .take(MAX_NAME)
+        .collect();
+    let upload = receive(&shared, body).await?;
+    let size = upload.1;
+    let origin = shared.content.origin.clone();
+    // The upload file is moved into the store (or deleted when `upload` drops).
+    let imported = tokio::task::spawn_blocking(move || origin.import(&upload.0, unix_ms()))
+        .await
+        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let id = imported.map_err(|e| Failure(StatusCode::INSUFFICIENT_STORAGE, e.to_string()))?;
+    let record = ContentRecord {
+        id,
+        size,
+        name,
+        replicas,
+        published_ms: unix_ms(),
+    };
+    let new = shared
+        .content
+        .publish(record)
+        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    tracing::info!("published {id} ({size} bytes, {replicas} copies)");
+    Ok(Json(ContentPublished {
+        id,
+        size,
+        replicas,
+        new,
+    }))
+}
+
+/// A temporary upload file, deleted unless it was moved into the store.
+struct Upload(std::path::PathBuf, u64);
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Streams the body into a `.part` file in the origin store (removed at the next start if
+/// the coordinator dies meanwhile), within the size limit.
+async fn receive(shared: &Shared, body: Body) -> Result<Upload, Failure> {
+    let limit = shared.content.config.max_publish_bytes;
+    let name = format!("upload-{:016x}.part", rand::random::<u64>());
+    let path = shared.content.origin.dir().join(name);
+    let storage = |e: std::io::Error| Failure(StatusCode::INSUFFICIENT_STORAGE, e.to_string());
+    let mut file = tokio::fs::File::create(&path).await.map_err(storage)?;
+    let mut upload = Upload(path, 0);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Failure(StatusCode::BAD_REQUEST, e.to_string()))?;
+        upload.1 += chunk.len() as u64;
+        if upload.1 > limit {
+            let message = format!("content larger than the {limit}-byte limit");
+            return Err(Failure(StatusCode::PAYLOAD_TOO_LARGE, message));
+        }
+        file.write_all(&chunk).await.map_err(storage)?;
+    }
+    file.sync_all().await.map_err(storage)?;
+    Ok(upload)
+}
+
+async fn list(State(shared): State<Arc<Shared>>) -> Json<Vec<ContentStatus>> {
+    Json(shared.content.list(&shared))
+}
+
+async fn status(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<ContentStatus>, Failure> {
+    let id = parse_id(&id)?;
+    shared
+        .content
+        .status(&shared, &id)
+        .map(Json)
+        .ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("no content {id}")))
+}
+
+async fn report(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Result<Json<BadDataReport>, JsonRejection>,
+) -> Result<StatusCode, Failure> {
+    let id = parse_id(&id)?;
+    let Json(report) = body.map_err(|e| Failure(e.status(), e.body_text()))?;
+    if shared.content.status(&shared, &id).is_none() {
+        return Err(Failure(StatusCode::NOT_FOUND, format!("no content {id}")));
+    }
+    tracing::info!(
+        "client reports bad data from {} at {} of {}: {}",
+        report.node.short(),
+        report.offset,
+        id.short(),
+        report.detail
+    );
+    // A flood of reports runs one check per copy at a time.
+    if shared.content.begin_report_check(id, report.node) {
+        tokio::spawn(async move {
+            super::spot_check(&shared, report.node, id, Some(report.offset)).await;
+            shared.content.end_report_check(id, report.node);
+        });
+    }
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,397 @@
+//! Cached content on the coordinator: publishing (an origin copy and its metadata), the pin
+//! plan that keeps copies on nodes, serving and relaying cache streams, spot checks, the
+//! HTTP gateway, and paying nodes for bytes clients signed for.
+//!
+//! - [`book`]: the pure content book (contents, pins, reputations, the pin plan);
+//! - `db`: its SQLite file;
+//! - `serve`: cache connections to the coordinator (origin copies, relay, receipts);
+//! - `spot`: spot checks of nodes;
+//! - `reach`: checking that a node's own endpoint can be dialled;
+//! - `http` and `gateway`: the HTTP routes.
+
+pub mod book;
+mod db;
+mod gateway;
+pub(crate) mod http;
+mod reach;
+pub(crate) mod serve;
+mod spot;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use idleshare_cache::ContentStore;
+use idleshare_protocol::api::{ContentStatus, PinView};
+use idleshare_protocol::cache::{MAX_INVENTORY, PinOutcome, SignedServiceReceipt};
+use idleshare_protocol::{ContentId, CoordinatorMessage, NodeId};
+use quinn::Endpoint;
+use tokio::sync::Notify;
+
+use self::book::{Changes, ContentBook, ContentRecord, NodeView, PinAction, PinState};
+pub use self::db::CONTENT_DATABASE_FILE_NAME;
+use self::db::ContentDb;
+use crate::registry::NodeState;
+use crate::server::{Shared, unix_ms};
+use crate::store::StoreError;
+
+/// Content items a node may list in its inventory (more are ignored).
+const MAX_INVENTORY_ITEMS: usize = 64 * MAX_INVENTORY;
+
+/// How cached content is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentConfig {
+    /// Live copies wanted for new content, unless the publisher asks otherwise.
+    pub replicas: u8,
+    /// Largest piece of content accepted for publishing.
+    pub max_publish_bytes: u64,
+    /// How often a stored copy on some node is spot-checked.
+    pub spot_check_every: Duration,
+    /// How often the pin plan runs (it also runs on every relevant event).
+    pub plan_every: Duration,
+}
+
+impl Default for ContentConfig {
+    /// 3 copies; up to 8 GiB; a spot check every 30 s; the plan every 2 s.
+    fn default() -> Self {
+        Self {
+            replicas: 3,
+            max_publish_bytes: 8 << 30,
+            spot_check_every: Duration::from_secs(30),
+            plan_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The coordinator's content state.
+pub(crate) struct ContentService {
+    pub config: ContentConfig,
+    /// Origin copies, unbounded.
+    pub origin: Arc<ContentStore>,
+    db: ContentDb,
+    book: Mutex<ContentBook>,
+    /// Nodes' own endpoints that answered a dial-back.
+    reachable: Mutex<HashMap<NodeId, SocketAddr>>,
+    /// Inventories being received, per node, until their last frame.
+    inventories: Mutex<HashMap<NodeId, Vec<ContentId>>>,
+    /// A client endpoint for dial-backs and spot checks.
+    pub client: Endpoint,
+    /// Wakes the planner.
+    replan: Notify,
+    /// Copies being checked after a client's report.
+    reported: Mutex<HashSet<(ContentId, NodeId)>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Why the content state could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ContentError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] StoreError),
+    /// The origin store failed.
+    #[error(transparent)]
+    Origin(#[from] idleshare_cache::StoreError),
+    /// The client endpoint could not be opened.
+    #[error("cannot open a client endpoint: {0}")]
+    Endpoint(std::io::Error),
+}
+
+impl ContentService {
+    pub fn open(data_dir: &Path, config: ContentConfig) -> Result<Self, ContentError> {
+        let origin = ContentStore::open(&data_dir.join("content"), u64::MAX)?;
+        let db = ContentDb::open(&data_dir.join(CONTENT_DATABASE_FILE_NAME))?;
+        let (contents, pins, reputations) = db.load()?;
+        let book = ContentBook::restore(contents, pins, reputations);
+        let client = Endpoint::client(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
+            .map_err(ContentError::Endpoint)?;
+        Ok(Self {
+            config,
+            origin,
+            db,
+            book: Mutex::new(book),
+            reachable: Mutex::new(HashMap::new()),
+            inventories: Mutex::new(HashMap::new()),
+            client,
+            replan: Notify::new(),
+            reported: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Reads the book.
+    pub fn read<R>(&self, look: impl FnOnce(&ContentBook) -> R) -> R {
+        look(&lock(&self.book))
+    }
+
+    /// Runs a book mutation: its rows are stored, then its orders go to the nodes.
+    fn apply(&self, shared: &Shared, change: impl FnOnce(&mut ContentBook) -> Changes) {
+        let changes = change(&mut lock(&self.book));
+        if let Err(e) = self.db.save(&changes) {
+            tracing::error!("content database: {e}");
+        }
+        let messages = changes
+            .actions
+            .into_iter()
+            .map(|action| match action {
+                PinAction::Pin(node, order) => {
+                    tracing::info!("pin {} on {}", order.content.short(), node.short());
+                    (node, CoordinatorMessage::Pin(Box::new(order)))
+                }
+                PinAction::Unpin(node, content) => (node, CoordinatorMessage::Unpin { content }),
+            })
+            .collect();
+        shared.send_to_nodes(messages);
+    }
+
+    /// What the planner knows of every node.
+    pub fn node_views(&self, shared: &Shared) -> Vec<NodeView> {
+        let reachable = lock(&self.reachable).clone();
+        shared
+            .records()
+            .into_iter()
+            .map(|record| NodeView {
+                id: record.id,
+                online: record.state == NodeState::Online,
+                cache_quota: record
+                    .activity
+                    .budget()
+                    .filter(|budget| budget.network)
+                    .map(|budget| budget.cache_disk_bytes),
+                direct: reachable.get(&record.id).copied(),
+            })
+            .collect()
+    }
+
+    /// Records newly published content (stored in the origin already) and plans its pins.
+    pub fn publish(&self, record: ContentRecord) -> Result<bool, StoreError> {
+        if lock(&self.book).content(&record.id).is_some() {
+            return Ok(false);
+        }
+        self.db.insert_content(&record)?;
+        lock(&self.book).publish(record);
+        self.replan.notify_one();
+        Ok(true)
+    }
+
+    /// Runs the pin plan now.
+    pub fn plan(&self, shared: &Shared) {
+        let nodes = self.node_views(shared);
+        self.apply(shared, |book| book.plan(&nodes, unix_ms()));
+    }
+
+    /// Asks for a plan soon (a node came, went or changed its policy).
+    pub fn replan_soon(&self) {
+        self.replan.notify_one();
+    }
+
+    /// A node's pin report.
+    pub fn on_report(
+        &self,
+        shared: &Shared,
+        node: NodeId,
+        content: ContentId,
+        outcome: PinOutcome,
+    ) {
+        tracing::info!("{}: {} {outcome:?}", node.short(), content.short());
+        let failed = !matches!(outcome, PinOutcome::Stored);
+        self.apply(shared, |book| {
+            book.on_report(node, content, outcome, unix_ms())
+        });
+        if failed {
+            self.replan.notify_one();
+        }
+    }
+
+    /// One frame of a node's inventory; the last frame settles what it no longer holds.
+    pub fn on_inventory(
+        &self,
+        shared: &Shared,
+        node: NodeId,
+        contents: Vec<ContentId>,
+        last: bool,
+    ) {
+        let held = {
+            let mut inventories = lock(&self.inventories);
+            let held = inventories.entry(node).or_default();
+            let room = MAX_INVENTORY_ITEMS.saturating_sub(held.len());
+            held.extend(contents.into_iter().take(room));
+            if !last {
+                return;
+            }
+            inventories.remove(&node).unwrap_or_default()
+        };
+        let now = unix_ms();
+        let nodes = self.node_views(shared);
+        self.apply(shared, |book| {
+            let mut changes = book.on_inventory(node, &held, now);
+            let settled = book.settle_inventory(node, &held, &nodes, now);
+            changes.pins.extend(settled.pins);
+            changes.actions.extend(settled.actions);
+            changes
+        });
+        self.replan.notify_one();
+    }
+
+    /// Credits service receipts. `sender` is the node that forwarded them (each must pay
+    /// it); `None` for receipts a client handed the coordinator directly. Returns the
+    /// micro-tokens credited and why any receipt was refused.
+    pub fn credit(
+        &self,
+        shared: &Shared,
+        sender: Option<NodeId>,
+        receipts: Vec<SignedServiceReceipt>,
+    ) -> (u64, Vec<String>) {
+        let now = unix_ms();
+        let mut credited = 0;
+        let mut refused = Vec::new();
+        for signed in receipts {
+            match self.check_claim(&signed, sender, now) {
+                Ok(cap) => {
+                    let claim = signed.receipt;
+                    let (amount, _) = shared
+                        .work
+                        .apply(|book, _, ch| book.credit_serving(&claim, cap, now, ch));
+                    credited += amount.map_or(0, |a| a.0);
+                }
+                Err(reason) => refused.push(reason),
+            }
+        }
+        (credited, refused)
+    }
+
+    /// Checks a service receipt; returns the most bytes its session may be paid for (the
+    /// content's size).
+    fn check_claim(
+        &self,
+        signed: &SignedServiceReceipt,
+        sender: Option<NodeId>,
+        now: u64,
+    ) -> Result<u64, String> {
+        let claim = &signed.receipt;
+        let node = sender.unwrap_or(claim.node);
+        signed.verify(&node).map_err(|e| e.to_string())?;
+        let book = lock(&self.book);
+        let size = book
+            .content(&claim.content)
+            .map(|c| c.size)
+            .ok_or_else(|| format!("content {} is not published here", claim.content))?;
+        if book.reputation(&node).banned(now) {
+            return Err(format!(
+                "node {} is banned for serving bad data",
+                node.short()
+            ));
+        }
+        Ok(size)
+    }
+
+    /// Bad bytes seen from `node` (by the coordinator's own check): banned and unpinned.
+    pub fn penalise(&self, shared: &Shared, node: NodeId, detail: &str) {
+        tracing::warn!("{} served bad data: {detail}", node.short());
+        shared
+            .metrics
+            .bad_cache_data
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.apply(shared, |book| {
+            book.caught_serving_bad_data(node, detail, unix_ms())
+        });
+        self.replan.notify_one();
+    }
+
+    /// Records a spot check's outcome.
+    pub fn checked(&self, shared: &Shared, node: NodeId, ttfb_us: Option<u64>) {
+        self.apply(shared, |book| match ttfb_us {
+            Some(ttfb) => book.check_passed(node, ttfb),
+            None => book.check_failed(node),
+        });
+    }
+
+    /// A piece of content, its pins and its providers.
+    pub fn status(&self, shared: &Shared, id: &ContentId) -> Option<ContentStatus> {
+        let nodes = self.node_views(shared);
+        let book = lock(&self.book);
+        let record = book.content(id)?.clone();
+        Some(status_of(&book, record, &nodes))
+    }
+
+    /// Every piece of content.
+    pub fn list(&self, shared: &Shared) -> Vec<ContentStatus> {
+        let nodes = self.node_views(shared);
+        let book = lock(&self.book);
+        book.contents()
+            .cloned()
+            .map(|record| status_of(&book, record, &nodes))
+            .collect()
+    }
+
+    /// Starts a check of `node`'s copy of `content` after a report; false if one runs.
+    pub fn begin_report_check(&self, content: ContentId, node: NodeId) -> bool {
+        lock(&self.reported).insert((content, node))
+    }
+
+    /// The check after a report is over.
+    pub fn end_report_check(&self, content: ContentId, node: NodeId) {
+        lock(&self.reported).remove(&(content, node));
+    }
+
+    /// `node`'s own endpoint, if it answered a dial-back.
+    pub fn direct_addr(&self, node: &NodeId) -> Option<SocketAddr> {
+        lock(&self.reachable).get(node).copied()
+    }
+
+    /// Marks `node`'s own endpoint reachable at `addr` (or not).
+    fn set_reachable(&self, node: NodeId, addr: Option<SocketAddr>) {
+        let mut reachable = lock(&self.reachable);
+        match addr {
+            Some(addr) => reachable.insert(node, addr),
+            None => reachable.remove(&node),
+        };
+    }
+}
+
+fn status_of(book: &ContentBook, record: ContentRecord, nodes: &[NodeView]) -> ContentStatus {
+    let providers = book.providers(&record.id, nodes, unix_ms());
+    let pins = book
+        .pins(&record.id)
+        .into_iter()
+        .map(|(node, state)| {
+            let (state, reason) = match state {
+                PinState::Assigned { .. } => ("assigned", None),
+                PinState::Stored { .. } => ("stored", None),
+                PinState::Failed { reason, .. } => ("failed", Some(reason)),
+            };
+            PinView {
+                node,
+                state: state.to_owned(),
+                reason,
+            }
+        })
+        .collect();
+    ContentStatus {
+        id: record.id,
+        size: record.size,
+        name: record.name,
+        replicas: record.replicas,
+        published_ms: record.published_ms,
+        providers,
+        pins,
+    }
+}
+
+/// Runs the pin plan on every event and at least every `plan_every`.
+pub(crate) async fn plan_loop(shared: Arc<Shared>) {
+    let every = shared.content.config.plan_every;
+    loop {
+        shared.content.plan(&shared);
+        let _ = tokio::time::timeout(every, shared.content.replan.notified()).await;
+        // Let a burst of events settle into one plan.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub(crate) use self::reach::check_reachable;
+pub(crate) use self::spot::{check as spot_check, spot_check_loop};

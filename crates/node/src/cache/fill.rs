@@ -1,0 +1,177 @@
+//! Storing pinned content: from a peer that holds it, else from the coordinator's origin
+//! copy, every group checked on arrival, within the quota and the download cap, only while
+//! the policy allows network work.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use idleshare_cache::{
+    FetchError, FetchOptions, Piece, Route, StoreError, client_endpoint, connect, fetch_range,
+};
+use idleshare_protocol::cache::{PinOrder, PinOutcome};
+use idleshare_protocol::tree::ByteRange;
+use idleshare_protocol::{ContentId, NodeId};
+use rand::seq::SliceRandom;
+use tokio::sync::mpsc;
+
+use super::{CacheService, NetworkPermission, lock, network_permission};
+
+/// How long to wait for a source to answer at all.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A source silent this long mid-transfer is dropped for the next one.
+const STALL: Duration = Duration::from_secs(15);
+
+/// Fills pin orders one at a time, as they come.
+pub(super) async fn run_pins(
+    service: Arc<CacheService>,
+    mut orders: mpsc::UnboundedReceiver<PinOrder>,
+) {
+    while let Some(order) = orders.recv().await {
+        wait_for_network(&service).await;
+        if lock(&service.unpinned).contains(&order.content) {
+            continue;
+        }
+        let outcome = fill(&service, &order).await;
+        match &outcome {
+            PinOutcome::Stored => tracing::info!(
+                "cache: stored {} ({} bytes)",
+                order.content.short(),
+                order.size
+            ),
+            other => tracing::warn!(
+                "cache: could not store {}: {other:?}",
+                order.content.short()
+            ),
+        }
+        if lock(&service.unpinned).contains(&order.content) {
+            let _ = service.store.remove(&order.content);
+            continue;
+        }
+        service.report(order.content, outcome);
+    }
+}
+
+async fn wait_for_network(service: &CacheService) {
+    let mut activity = service.activity.clone();
+    while matches!(
+        network_permission(&activity.borrow_and_update()),
+        NetworkPermission::Closed(_)
+    ) {
+        if activity.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A place to fetch from.
+enum Source {
+    Peer(NodeId, SocketAddr),
+    Origin,
+}
+
+async fn fill(service: &CacheService, order: &PinOrder) -> PinOutcome {
+    if service.store.contains(&order.content) {
+        return PinOutcome::Stored;
+    }
+    let mut sources: Vec<Source> = order
+        .peers
+        .iter()
+        .filter(|peer| peer.node != service.node)
+        .filter_map(|peer| peer.direct.map(|addr| Source::Peer(peer.node, addr)))
+        .collect();
+    sources.shuffle(&mut rand::rng());
+    sources.push(Source::Origin);
+    let mut last_error = String::from("no source");
+    for source in sources {
+        match fill_from(service, order, &source).await {
+            Ok(()) => return PinOutcome::Stored,
+            Err(FillError::Local(reason)) => return PinOutcome::Failed { reason },
+            Err(FillError::Source(e)) => {
+                tracing::info!("cache: filling {}: {e}", order.content.short());
+                last_error = e;
+            }
+        }
+    }
+    PinOutcome::Failed {
+        reason: format!("no source could provide it; last: {last_error}"),
+    }
+}
+
+enum FillError {
+    /// This node cannot store it (quota, a full disk): no other source will help.
+    Local(String),
+    /// This source failed; the next may do.
+    Source(String),
+}
+
+async fn fill_from(
+    service: &CacheService,
+    order: &PinOrder,
+    source: &Source,
+) -> Result<(), FillError> {
+    let (server, addr) = match source {
+        Source::Peer(node, addr) => (*node, *addr),
+        Source::Origin => {
+            let addr = resolve(&service.coordinator.host_port())
+                .await
+                .map_err(FillError::Source)?;
+            (service.coordinator.key, addr)
+        }
+    };
+    let endpoint = client_endpoint(addr).map_err(|e| FillError::Source(e.to_string()))?;
+    let connection = connect(&endpoint, &service.key, server, addr, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| FillError::Source(e.to_string()))?;
+    let route = match source {
+        Source::Peer(node, _) => Route::node(connection.clone(), *node),
+        Source::Origin => Route::origin(connection.clone()),
+    };
+    let result = fetch_into_store(service, order.content, order.size, &route).await;
+    connection.close(0u32.into(), b"done");
+    let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+    result
+}
+
+async fn fetch_into_store(
+    service: &CacheService,
+    content: ContentId,
+    size: u64,
+    route: &Route,
+) -> Result<(), FillError> {
+    let local = |e: StoreError| FillError::Local(e.to_string());
+    let (mut fill, evicted) = service.store.begin_fill(content, size).map_err(local)?;
+    service.report_evicted(evicted, "room for newer content");
+    let options = FetchOptions {
+        stall: STALL,
+        pacer: Some(&service.download),
+    };
+    fetch_range(
+        route,
+        content,
+        size,
+        ByteRange::whole(size),
+        options,
+        |piece| {
+            match piece {
+                Piece::Parent { index, bytes } => fill.write_parent(index, bytes),
+                Piece::Content { at, bytes } => fill.write_content(at, bytes),
+            }
+            .map_err(|e| e.to_string())
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        FetchError::Sink(reason) => FillError::Local(reason),
+        other => FillError::Source(other.to_string()),
+    })?;
+    fill.commit(crate::session::unix_ms()).map_err(local)
+}
+
+async fn resolve(host_port: &str) -> Result<SocketAddr, String> {
+    tokio::net::lookup_host(host_port)
+        .await
+        .map_err(|e| format!("cannot resolve {host_port}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host_port} resolves to nothing"))
+}

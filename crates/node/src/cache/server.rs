@@ -1,0 +1,138 @@
+//! Answering cache streams: from clients on the node's own endpoint, and from the coordinator
+//! (relayed clients, spot checks, the HTTP gateway) on the control connection.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use idleshare_cache::{ServeError, send_range};
+use idleshare_protocol::NodeId;
+use idleshare_protocol::cache::{
+    CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, PinOutcome, RangeRequest,
+    SignedServiceReceipt,
+};
+use idleshare_transport::{peer_node_id, recv_frame, send_frame};
+use quinn::{Connection, Endpoint, RecvStream, SendStream};
+
+use super::{CacheService, NetworkPermission, network_permission};
+
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts client connections on the node's endpoint until it closes.
+pub(super) async fn accept_clients(service: Arc<CacheService>, endpoint: Endpoint) {
+    while let Some(incoming) = endpoint.accept().await {
+        let service = service.clone();
+        tokio::spawn(async move {
+            match incoming.await {
+                Ok(connection) => serve_connection(service, connection).await,
+                Err(e) => tracing::debug!("cache: handshake failed: {e}"),
+            }
+        });
+    }
+}
+
+async fn serve_connection(service: Arc<CacheService>, connection: Connection) {
+    let client = peer_node_id(&connection).ok();
+    while let Ok((send, recv)) = connection.accept_bi().await {
+        let service = service.clone();
+        tokio::spawn(async move { serve_stream(&service, send, recv, client).await });
+    }
+}
+
+/// Serves one stream. `client` is the peer's key on a direct connection (receipts must be
+/// signed by it); `None` on streams the coordinator opens.
+pub(crate) async fn serve_stream(
+    service: &CacheService,
+    mut send: SendStream,
+    mut recv: RecvStream,
+    client: Option<NodeId>,
+) {
+    let request = tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        recv_frame::<CacheRequest>(&mut recv, MAX_CACHE_FRAME_LEN),
+    )
+    .await;
+    let request = match request {
+        Ok(Ok(Some(request))) => request,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            let message = format!("malformed request: {e}");
+            return answer(&mut send, CacheResponse::Refused { message }).await;
+        }
+        Err(_) => return,
+    };
+    match request {
+        CacheRequest::Range(range) => serve_range(service, send, range).await,
+        CacheRequest::Receipt(receipt) => {
+            let answer_to = take_receipt(service, receipt, client);
+            answer(&mut send, answer_to).await;
+        }
+        CacheRequest::Via { .. } | CacheRequest::ViaReceipt(_) => {
+            let message = "this is a node, not a relay".to_owned();
+            answer(&mut send, CacheResponse::Refused { message }).await;
+        }
+    }
+}
+
+async fn answer(send: &mut SendStream, response: CacheResponse) {
+    if send_frame(send, &response).await.is_ok() {
+        let _ = send.finish();
+    }
+}
+
+async fn serve_range(service: &CacheService, mut send: SendStream, request: RangeRequest) {
+    let permission = network_permission(&service.activity.borrow());
+    if let NetworkPermission::Closed(reason) = permission {
+        return answer(&mut send, CacheResponse::Busy { reason }).await;
+    }
+    let Ok(_permit) = service.streams.try_acquire() else {
+        let reason = "serving as many clients as it can".to_owned();
+        return answer(&mut send, CacheResponse::Busy { reason }).await;
+    };
+    let now = crate::session::unix_ms();
+    let reader = match service.store.reader(&request.content, now) {
+        Ok(Some(reader)) => reader,
+        Ok(None) => return answer(&mut send, CacheResponse::NotFound).await,
+        Err(e) => {
+            tracing::warn!("cache: {e}");
+            return answer(&mut send, CacheResponse::NotFound).await;
+        }
+    };
+    let content = request.content;
+    match send_range(reader, request, &mut send, &service.upload, service.tamper).await {
+        Ok(bytes) => {
+            service.served_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        Err(ServeError::Corrupt(error)) => {
+            tracing::error!(
+                "cache: {} is corrupt on disk ({error}); evicted",
+                content.short()
+            );
+            let _ = service.store.remove(&content);
+            let reason = format!("corrupt on disk: {error}");
+            service.report(content, PinOutcome::Dropped { reason });
+        }
+        Err(e) => tracing::debug!("cache: serving {} ended early: {e}", content.short()),
+    }
+}
+
+/// Checks a client's receipt and keeps it for the coordinator.
+fn take_receipt(
+    service: &CacheService,
+    receipt: SignedServiceReceipt,
+    client: Option<NodeId>,
+) -> CacheResponse {
+    if let Err(e) = receipt.verify(&service.node) {
+        return CacheResponse::Refused {
+            message: e.to_string(),
+        };
+    }
+    if client.is_some_and(|client| client != receipt.receipt.client) {
+        return CacheResponse::Refused {
+            message: "the receipt is signed by another key than this connection's".into(),
+        };
+    }
+    service.claim(receipt);
+    CacheResponse::ReceiptTaken
+}

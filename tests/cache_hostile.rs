@@ -1,0 +1,258 @@
+//! Hostile cache clients against a real node and coordinator: malformed frames, forged and
+//! misdirected receipts, relay tricks and bad uploads each get a clear answer, and honest
+//! clients are served right after.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use idleshare_cache::{client_endpoint, connect};
+use idleshare_protocol::cache::{
+    CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, RangeRequest, ServiceReceipt,
+};
+use idleshare_protocol::tree::ByteRange;
+use idleshare_protocol::{ContentId, CoordinatorAddress, NodeId};
+use idleshare_transport::{recv_frame, send_frame};
+use quinn::Connection;
+use support::cache::*;
+use support::compute::wait_contributing;
+use support::{CoordinatorProcess, value_after};
+
+/// Sends raw bytes as the start of a stream and reads the answer frame.
+async fn raw(connection: &Connection, bytes: &[u8]) -> Option<CacheResponse> {
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    send.write_all(bytes).await.unwrap();
+    let _ = send.finish();
+    recv_frame::<CacheResponse>(&mut recv, MAX_CACHE_FRAME_LEN)
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn ask(connection: &Connection, request: &CacheRequest) -> CacheResponse {
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    send_frame(&mut send, request).await.unwrap();
+    let _ = send.finish();
+    recv_frame::<CacheResponse>(&mut recv, MAX_CACHE_FRAME_LEN)
+        .await
+        .unwrap()
+        .expect("an answer")
+}
+
+fn refused(answer: &CacheResponse, needle: &str) {
+    match answer {
+        CacheResponse::Refused { message } => assert!(message.contains(needle), "{message}"),
+        other => panic!("expected a refusal naming {needle:?}, got {other:?}"),
+    }
+}
+
+async fn dial(key: &SigningKey, server: NodeId, addr: SocketAddr) -> Connection {
+    let endpoint = client_endpoint(addr).unwrap();
+    connect(&endpoint, key, server, addr, Duration::from_secs(5))
+        .await
+        .unwrap()
+}
+
+#[test]
+fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator =
+        CoordinatorProcess::start_with(&dir.path().join("c"), 0, &["--spot-check-secs", "3600"]);
+    let node = start_cache_node(
+        &coordinator,
+        &dir.path().join("n"),
+        "",
+        &["--cache-listen", "127.0.0.1:0"],
+    );
+    wait_contributing(&coordinator, &node);
+    let port: u16 = value_after(
+        &node
+            .process
+            .wait_for_line("cache endpoint: UDP port ", Duration::from_secs(10)),
+        "UDP port ",
+    )
+    .parse()
+    .unwrap();
+    let bytes = make_content(300_000, 17);
+    let id = publish(
+        &coordinator,
+        dir.path(),
+        "a.bin",
+        &bytes,
+        &["--replicas", "1"],
+    );
+    wait_stored(&coordinator, &id, 1, Duration::from_secs(60));
+    let content: ContentId = id.parse().unwrap();
+    let node_id: NodeId = node.id.parse().unwrap();
+    let address: CoordinatorAddress = coordinator.address.parse().unwrap();
+
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = SigningKey::from_bytes(&[42; 32]);
+        let node_addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let to_node = dial(&client, node_id, node_addr).await;
+
+        // Garbage where a frame belongs; a length prefix far over the limit.
+        refused(
+            &raw(&to_node, &[0, 0, 0, 3, 0xff, 0xff, 0xff])
+                .await
+                .unwrap(),
+            "malformed request",
+        );
+        let huge = raw(&to_node, &[0x7f, 0xff, 0xff, 0xff]).await.unwrap();
+        refused(&huge, "malformed request");
+
+        // A range outside the content; content it does not hold; a relay request to a node.
+        let whole = ByteRange::whole(bytes.len() as u64);
+        let outside = RangeRequest {
+            content,
+            range: ByteRange {
+                start: 0,
+                end: 10_000_000,
+            },
+        };
+        refused(
+            &ask(&to_node, &CacheRequest::Range(outside)).await,
+            "outside content",
+        );
+        let absent = RangeRequest {
+            content: ContentId::of(b"absent"),
+            range: ByteRange::whole(1),
+        };
+        assert_eq!(
+            ask(&to_node, &CacheRequest::Range(absent)).await,
+            CacheResponse::NotFound
+        );
+        let relay = CacheRequest::Via {
+            node: node_id,
+            request: RangeRequest {
+                content,
+                range: whole,
+            },
+        };
+        refused(&ask(&to_node, &relay).await, "not a relay");
+
+        // Receipts: forged, for another node, signed by another key than the connection's.
+        let claim = ServiceReceipt {
+            client: NodeId::from(client.verifying_key()),
+            node: node_id,
+            content,
+            session: 1,
+            bytes: 1000,
+            signed_at_ms: 1,
+        };
+        let mut forged = claim.sign(&client);
+        forged.receipt.bytes = u64::MAX;
+        refused(
+            &ask(&to_node, &CacheRequest::Receipt(forged)).await,
+            "invalid signature",
+        );
+        let elsewhere = ServiceReceipt {
+            node: address.key,
+            ..claim
+        }
+        .sign(&client);
+        refused(
+            &ask(&to_node, &CacheRequest::Receipt(elsewhere)).await,
+            "names node",
+        );
+        let stranger = SigningKey::from_bytes(&[43; 32]);
+        let theirs = ServiceReceipt {
+            client: NodeId::from(stranger.verifying_key()),
+            ..claim
+        }
+        .sign(&stranger);
+        refused(
+            &ask(&to_node, &CacheRequest::Receipt(theirs)).await,
+            "another key",
+        );
+        let honest = claim.sign(&client);
+        assert_eq!(
+            ask(&to_node, &CacheRequest::Receipt(honest)).await,
+            CacheResponse::ReceiptTaken
+        );
+
+        // The coordinator's endpoint: a relay to an unknown node, a forged relayed receipt,
+        // a receipt meant for a node.
+        let coordinator_addr = SocketAddr::from(([127, 0, 0, 1], coordinator.quic_port));
+        let to_coordinator = dial(&client, address.key, coordinator_addr).await;
+        let nobody = NodeId::from(SigningKey::from_bytes(&[44; 32]).verifying_key());
+        let relay = CacheRequest::Via {
+            node: nobody,
+            request: RangeRequest {
+                content,
+                range: whole,
+            },
+        };
+        assert!(matches!(
+            ask(&to_coordinator, &relay).await,
+            CacheResponse::Busy { .. }
+        ));
+        let mut forged = claim.sign(&client);
+        forged.signature[0] ^= 1;
+        refused(
+            &ask(&to_coordinator, &CacheRequest::ViaReceipt(forged)).await,
+            "invalid signature",
+        );
+        refused(
+            &ask(&to_coordinator, &CacheRequest::Receipt(claim.sign(&client))).await,
+            "give receipts to the node",
+        );
+    });
+
+    // After all that, an honest fetch is served and checked.
+    let out = dir.path().join("a.out");
+    fetch_ok(&coordinator, &id, &out, &dir.path().join("client"), &[]);
+    assert!(std::fs::read(&out).unwrap() == bytes);
+}
+
+#[test]
+fn bad_uploads_are_refused_with_the_reason_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("c");
+    let coordinator = CoordinatorProcess::start_with(&data, 0, &["--max-publish-mib", "1"]);
+    let api = support::compute::api(&coordinator);
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, make_content(3 << 20, 1)).unwrap();
+    let output = support::compute::cli(
+        &["publish", big.to_str().unwrap(), "--api", &api],
+        Duration::from_secs(60),
+    );
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        said.contains("larger than the 1048576-byte limit"),
+        "{said}"
+    );
+    let small = dir.path().join("small.bin");
+    std::fs::write(&small, b"hello").unwrap();
+    let output = support::compute::cli(
+        &[
+            "publish",
+            small.to_str().unwrap(),
+            "--replicas",
+            "0",
+            "--api",
+            &api,
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(!output.status.success(), "replicas 0 is refused by the CLI");
+    let (code, _, body) = http_get_bytes(coordinator.http, "/v1/content/not-an-id", &[]);
+    assert_eq!(code, 400);
+    assert!(String::from_utf8_lossy(&body).contains("64 hex digits"));
+    let (code, _, _) = http_get_bytes(
+        coordinator.http,
+        &format!("/content/{}", ContentId::of(b"?")),
+        &[],
+    );
+    assert_eq!(code, 404);
+    let leftovers: Vec<_> = std::fs::read_dir(data.join("content"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|name| !name.to_string_lossy().starts_with("index.db"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
