@@ -207,6 +207,28 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
     assert!(std::fs::read(&out).unwrap() == bytes);
 }
 
+/// A PUT that announces `len` body bytes and sends none; returns the answer.
+fn put_announcing(addr: SocketAddr, path: &str, len: u64) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP head");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, head, response[split + 4..].to_vec())
+}
+
 #[test]
 fn bad_uploads_are_refused_with_the_reason_and_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
@@ -221,10 +243,11 @@ fn bad_uploads_are_refused_with_the_reason_and_leave_nothing_behind() {
     );
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(
-        said.contains("larger than the 1048576-byte limit"),
-        "{said}"
-    );
+    assert!(said.contains("accepts at most 1048576 bytes"), "{said}");
+    // A client that ignores the published limit is refused on its announced length.
+    let (code, _, body) = put_announcing(coordinator.http, "/v1/content", 3 << 20);
+    assert_eq!(code, 413);
+    assert!(String::from_utf8_lossy(&body).contains("larger than the 1048576-byte limit"));
     let small = dir.path().join("small.bin");
     std::fs::write(&small, b"hello").unwrap();
     let output = support::compute::cli(

@@ -1,6 +1,6 @@
 //! `idleshare devnet`, the README's main job: an embedded coordinator and a node register
-//! in one process, the node runs the demo jobs and earns receipts that verify, and the
-//! process stops cleanly.
+//! in one process, the node runs the demo jobs, keeps and serves the demo site, earns
+//! receipts that verify, and the process stops cleanly.
 
 mod support;
 
@@ -27,8 +27,13 @@ fn devnet_registers_its_node_earns_tokens_and_stops_cleanly() {
     );
     devnet.wait_for_line("devnet: coordinator ", Duration::from_secs(20));
     devnet.wait_for_line("devnet: node: registered with", Duration::from_secs(20));
+    devnet.wait_for_line("devnet: published a demo site", Duration::from_secs(20));
     devnet.wait_for_line("devnet: submitted demo job-1", Duration::from_secs(20));
     devnet.wait_for_line("devnet: node: balance ", Duration::from_secs(60));
+    devnet.wait_for_line(
+        "devnet: a visitor read the demo site",
+        Duration::from_secs(90),
+    );
     let status = devnet.terminate();
     assert!(status.success(), "{}", devnet.output());
     assert!(
@@ -44,4 +49,7 @@ fn devnet_registers_its_node_earns_tokens_and_stops_cleanly() {
         Duration::from_secs(20),
     );
     assert!(verified.starts_with("verified "), "{verified}");
+    // The node kept the demo site in its cache.
+    let status = support::compute::node_status(&node);
+    assert_eq!(status["status"]["cache"]["items"], 1, "{status}");
 }

@@ -264,7 +264,13 @@ fn log_demo_event(event: DemoEvent) {
                 status.paid
             )
         }
-        DemoEvent::Failed(error) => tracing::warn!("local network: demo job failed: {error}"),
+        DemoEvent::Failed(error) => tracing::warn!("local network: demo work failed: {error}"),
+        DemoEvent::SitePublished(site) => {
+            tracing::info!("local network: demo site {} in the cache", site.id.short())
+        }
+        DemoEvent::SiteVisited { bytes } => {
+            tracing::info!("local network: demo site read through the gateway ({bytes} bytes)")
+        }
     }
 }
 

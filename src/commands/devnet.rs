@@ -60,7 +60,14 @@ fn print_demo_event(event: DemoEvent) {
             status.job, status.units.done, status.fuel, status.paid
         ),
         DemoEvent::Failed(error) => {
-            eprintln!("devnet: demo job failed: {error:#}");
+            eprintln!("devnet: demo work failed: {error:#}");
         }
+        DemoEvent::SitePublished(site) => println!(
+            "devnet: published a demo site to the cache: {} ({} bytes)",
+            site.id, site.size
+        ),
+        DemoEvent::SiteVisited { bytes } => println!(
+            "devnet: a visitor read the demo site through the gateway ({bytes} bytes, checked)"
+        ),
     }
 }

@@ -12,6 +12,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::api_client::ApiClient;
 use crate::cli::PublishArgs;
 
+/// What the coordinator accepts.
+#[derive(serde::Deserialize)]
+struct CoordinatorLimits {
+    max_publish_bytes: u64,
+}
+
 /// How often --wait asks how the copies are doing.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -27,8 +33,16 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let ours = hash(path, len)?;
     let client = ApiClient::new(&args.api.api);
+    let limits: CoordinatorLimits = client.get_json("/v1/coordinator")?;
+    if len > limits.max_publish_bytes {
+        bail!(
+            "{} is {len} bytes; this coordinator accepts at most {} bytes",
+            path.display(),
+            limits.max_publish_bytes
+        );
+    }
+    let ours = hash(path, len)?;
     let bar = bytes_bar(len, "uploading");
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;

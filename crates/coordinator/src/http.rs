@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use idleshare_protocol::api::Reputation;
-use idleshare_protocol::{Budget, Capabilities, CreditRate, PROTOCOL_VERSION};
+use idleshare_protocol::{Budget, Capabilities, CreditRate, PROTOCOL_VERSION, ServingRate};
 use serde::Serialize;
 
 use crate::registry::NodeState;
@@ -47,6 +47,9 @@ struct CoordinatorView {
     protocol_version: u16,
     heartbeat_interval_ms: u128,
     credit_rate: CreditRate,
+    serving_rate: ServingRate,
+    max_publish_bytes: u64,
+    replicas: u8,
 }
 
 pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
@@ -96,6 +99,9 @@ async fn coordinator(State(shared): State<Arc<Shared>>) -> Json<CoordinatorView>
         protocol_version: PROTOCOL_VERSION,
         heartbeat_interval_ms: shared.config.heartbeat_interval.as_millis(),
         credit_rate: shared.config.work.credit_rate,
+        serving_rate: shared.config.work.serving_rate,
+        max_publish_bytes: shared.content.config.max_publish_bytes,
+        replicas: shared.content.config.replicas,
     })
 }
 

@@ -1,9 +1,10 @@
-//! The three calls of the coordinator's HTTP API that the demo feeder makes: store a blob,
-//! submit a job, read its status. Blocking (ureq), for the feeder's own thread.
+//! The calls of the coordinator's HTTP API that the demo feeder makes: store a blob, submit
+//! a job, read its status; publish content and read it back through the gateway. Blocking
+//! (ureq), for the feeder's own thread.
 
 use std::time::Duration;
 
-use idleshare_protocol::api::{ApiError, BlobStored, JobStatus, JobSubmitted};
+use idleshare_protocol::api::{ApiError, BlobStored, ContentPublished, JobStatus, JobSubmitted};
 use idleshare_protocol::{ContentId, JobId, JobSpec};
 use serde::de::DeserializeOwned;
 
@@ -90,6 +91,45 @@ impl DemoApi {
             .send_json(spec)
             .map_err(|e| self.unreachable(e))?;
         read_json(response)
+    }
+
+    /// Publishes `bytes` to the edge cache as `name`, wanting `replicas` copies.
+    pub fn publish(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        replicas: u8,
+    ) -> Result<ContentPublished, DemoApiError> {
+        let url = format!("{}/v1/content?name={name}&replicas={replicas}", self.base);
+        let response = self
+            .agent
+            .put(&url)
+            .header("content-type", "application/octet-stream")
+            .send(bytes)
+            .map_err(|e| self.unreachable(e))?;
+        read_json(response)
+    }
+
+    /// Reads content through the coordinator's HTTP gateway (at most 64 MiB).
+    pub fn gateway(&self, id: &ContentId) -> Result<Vec<u8>, DemoApiError> {
+        let mut response = self
+            .agent
+            .get(&format!("{}/content/{id}", self.base))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(DemoApiError::Refused {
+                status: status.as_u16(),
+                message: status.to_string(),
+            });
+        }
+        response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .map_err(|e| DemoApiError::BadAnswer(e.to_string()))
     }
 
     /// A job's progress.

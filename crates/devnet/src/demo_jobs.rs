@@ -1,6 +1,7 @@
-//! Demo jobs for a local network: Mandelbrot frames, one tile per unit, submitted one frame
-//! after another, so a local node visibly earns tokens. One local node means no one to
-//! compare with: the demo jobs ask for replication 1 and say so.
+//! Demo work for a local network: Mandelbrot frames, one tile per unit, submitted one frame
+//! after another, so a local node visibly earns tokens; and a demo site in the edge cache,
+//! read back through the gateway every few frames (see `demo_site`). One local node means
+//! no one to compare with: the demo jobs ask for replication 1 and say so.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,11 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use idleshare_protocol::api::{JobStatus, JobSubmitted};
-use idleshare_protocol::{JobLimits, JobSpec};
+use idleshare_protocol::api::{ContentPublished, JobStatus, JobSubmitted};
+use idleshare_protocol::{ContentId, JobLimits, JobSpec};
 use workload_kernels::mandelbrot::Tile;
 
 use crate::api::{DemoApi, DemoApiError};
+use crate::demo_site;
 
 /// The sample Mandelbrot module (built from `assets/workloads/mandelbrot`).
 const MANDELBROT_WASM: &[u8] = include_bytes!("../../../assets/workloads/wasm/mandelbrot.wasm");
@@ -26,6 +28,8 @@ const MAX_ITERATIONS: u32 = 3000;
 const BETWEEN_FRAMES: Duration = Duration::from_secs(2);
 /// Pause after a failed frame before the next try.
 const AFTER_FAILURE: Duration = Duration::from_secs(10);
+/// The demo site is visited once every this many frames.
+const FRAMES_PER_VISIT: u32 = 3;
 
 /// What the feeder did, for a shell to print or show.
 #[derive(Debug)]
@@ -36,6 +40,13 @@ pub enum DemoEvent {
     Finished(JobStatus),
     /// A frame failed; the feeder tries again shortly.
     Failed(DemoApiError),
+    /// The demo site was published to the edge cache.
+    SitePublished(ContentPublished),
+    /// The demo site was read through the gateway (served by the node once it holds it).
+    SiteVisited {
+        /// Bytes read and checked.
+        bytes: u64,
+    },
 }
 
 /// Receives the feeder's events (on the feeder's thread).
@@ -83,7 +94,11 @@ impl Drop for DemoFeeder {
 
 fn feed(api: &DemoApi, stop: &AtomicBool, observer: &DemoObserver) {
     let mut frame = 0u32;
+    let mut site = None;
     while !stop.load(Ordering::Relaxed) {
+        if frame % FRAMES_PER_VISIT == 0 {
+            site = tend_site(api, site, observer);
+        }
         match run_frame(api, frame, stop, observer) {
             Ok(Some(status)) => observer(DemoEvent::Finished(status)),
             Ok(None) => return,
@@ -95,6 +110,28 @@ fn feed(api: &DemoApi, stop: &AtomicBool, observer: &DemoObserver) {
         frame = frame.wrapping_add(1);
         sleep_unless_stopped(BETWEEN_FRAMES, stop);
     }
+}
+
+/// Publishes the demo site if it is not yet, else visits it; returns its id once published.
+fn tend_site(api: &DemoApi, site: Option<ContentId>, observer: &DemoObserver) -> Option<ContentId> {
+    let Some(id) = site else {
+        return match demo_site::publish(api) {
+            Ok(published) => {
+                let id = published.id;
+                observer(DemoEvent::SitePublished(published));
+                Some(id)
+            }
+            Err(error) => {
+                observer(DemoEvent::Failed(error));
+                None
+            }
+        };
+    };
+    match demo_site::visit(api, &id) {
+        Ok(bytes) => observer(DemoEvent::SiteVisited { bytes }),
+        Err(error) => observer(DemoEvent::Failed(error)),
+    }
+    Some(id)
 }
 
 /// Submits frame `frame` and waits for it; `None` when stopped first.

@@ -1,5 +1,6 @@
 //! A local Idleshare network in one process: an embedded coordinator on loopback, one node
-//! registered with it, and a feeder of demo jobs so the node has work to earn from.
+//! registered with it, and a feeder of demo jobs and a demo site (served from the node's
+//! cache) so the node has work to earn from.
 //!
 //! Both shells use it: `idleshare devnet` (prints what happens) and the desktop app, which
 //! runs it when no coordinator is configured, so a new user sees the node earn at once.
@@ -8,6 +9,7 @@
 
 mod api;
 pub mod demo_jobs;
+pub mod demo_site;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post, put};
 use futures_util::StreamExt;
@@ -63,8 +63,18 @@ const MAX_REPLICAS: u8 = 16;
 async fn publish(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<PublishQuery>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ContentPublished>, Failure> {
+    let limit = shared.content.config.max_publish_bytes;
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(len) = announced.filter(|len| *len > limit) {
+        let message = format!("content of {len} bytes is larger than the {limit}-byte limit");
+        return Err(Failure(StatusCode::PAYLOAD_TOO_LARGE, message));
+    }
     let replicas = query.replicas.unwrap_or(shared.content.config.replicas);
     if replicas == 0 || replicas > MAX_REPLICAS {
         let message = format!("replicas must be 1..={MAX_REPLICAS}, got {replicas}");

@@ -1,0 +1,55 @@
+//! A demo site for a local network: a few MiB of content published to the edge cache once,
+//! then read back through the coordinator's HTTP gateway now and then, as a visitor would.
+//! The local node keeps the copy, serves it to the gateway and is paid for the bytes, so a
+//! new user sees the cache side of contributing too.
+
+use idleshare_protocol::ContentId;
+use idleshare_protocol::api::ContentPublished;
+
+use crate::api::{DemoApi, DemoApiError};
+
+/// The demo site's size.
+const SITE_BYTES: usize = 4 << 20;
+/// Its name in the content list.
+pub const SITE_NAME: &str = "demo-site.bin";
+
+/// The demo site's bytes: the same on every run, so it is published once per coordinator.
+pub fn site_bytes() -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut bytes = Vec::with_capacity(SITE_BYTES);
+    while bytes.len() < SITE_BYTES {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(SITE_BYTES);
+    bytes
+}
+
+/// Publishes the site (one copy: a local network has one node).
+pub(crate) fn publish(api: &DemoApi) -> Result<ContentPublished, DemoApiError> {
+    api.publish(&site_bytes(), SITE_NAME, 1)
+}
+
+/// Reads the whole site through the gateway and checks it; returns the bytes read.
+pub(crate) fn visit(api: &DemoApi, id: &ContentId) -> Result<u64, DemoApiError> {
+    let bytes = api.gateway(id)?;
+    let ours = ContentId::of(&bytes);
+    if ours != *id {
+        return Err(DemoApiError::WrongId { stored: *id, ours });
+    }
+    Ok(bytes.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_is_the_same_bytes_every_time() {
+        let site = site_bytes();
+        assert_eq!(site.len(), SITE_BYTES);
+        assert_eq!(ContentId::of(&site), ContentId::of(&site_bytes()));
+    }
+}
