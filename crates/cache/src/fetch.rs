@@ -13,12 +13,14 @@ use ed25519_dalek::SigningKey;
 use idleshare_protocol::cache::{
     CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, RangeRequest, ServiceReceipt,
 };
-use idleshare_protocol::tree::{ByteRange, PARENT_BYTES, RangeDecoder, Step, TreeError};
+use idleshare_protocol::tree::{ByteRange, RangeDecoder, TreeError, TreeShape};
 use idleshare_protocol::{ContentId, NodeId};
 use idleshare_transport::{FramedError, recv_frame, send_frame};
 use quinn::{Connection, RecvStream};
+use tokio::sync::mpsc;
 
 use crate::pace::Pacer;
+use crate::verifier::{Checked, StreamVerifier};
 
 /// How a client reaches a copy.
 #[derive(Debug, Clone)]
@@ -202,11 +204,10 @@ pub async fn fetch_range(
         who: who.clone(),
         detail,
     };
-    let mut decoder =
-        RangeDecoder::new(content, size, range).map_err(|error| FetchError::Refused {
-            who: "this client".into(),
-            message: error.to_string(),
-        })?;
+    let decoder = RangeDecoder::new(content, size, range).map_err(|error| FetchError::Refused {
+        who: "this client".into(),
+        message: error.to_string(),
+    })?;
     let started = Instant::now();
     let (mut send, mut recv) = within(stall, &who, route.connection.open_bi())
         .await?
@@ -237,45 +238,15 @@ pub async fn fetch_range(
             return Err(transport("answered a range request as a receipt".into()));
         }
     }
-    let mut buffer = Vec::new();
-    while let Some(step) = decoder.next_step() {
-        let len = match step {
-            Step::Parent { .. } => PARENT_BYTES,
-            Step::Group { bytes, .. } => bytes.len() as usize,
-        };
-        buffer.resize(len, 0);
-        if let Some(pacer) = options.pacer {
-            pacer.take(len as u64).await;
-        }
-        read_piece(&mut recv, &mut buffer, stall, &who).await?;
-        let corrupt = |error| FetchError::Corrupt {
-            who: who.clone(),
-            error,
-        };
-        match step {
-            Step::Parent { index } => {
-                decoder.parent(&buffer).map_err(corrupt)?;
-                sink(Piece::Parent {
-                    index,
-                    bytes: &buffer,
-                })
-            }
-            Step::Group { bytes, .. } => {
-                decoder.group(&buffer).map_err(corrupt)?;
-                let at = ByteRange {
-                    start: range.start.max(bytes.start),
-                    end: range.end.min(bytes.end),
-                };
-                let from = (at.start - bytes.start) as usize;
-                let to = (at.end.max(at.start) - bytes.start) as usize;
-                sink(Piece::Content {
-                    at,
-                    bytes: &buffer[from..to],
-                })
-            }
-        }
-        .map_err(FetchError::Sink)?;
-    }
+    let expected =
+        TreeShape::new(size)
+            .encoded_len(range)
+            .map_err(|error| FetchError::Corrupt {
+                who: who.clone(),
+                error,
+            })?;
+    let verifier = StreamVerifier::new(decoder, range);
+    receive_checked(&mut recv, verifier, expected, &options, &who, &mut sink).await?;
     Ok(Transfer {
         bytes: range.len(),
         first_byte,
@@ -283,18 +254,104 @@ pub async fn fetch_range(
     })
 }
 
-async fn read_piece(
+/// Bytes asked of the stream per read.
+const READ_CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the receiving task and the checking thread.
+const CHUNKS_AHEAD: usize = 4;
+
+type CheckedBatch = Result<Vec<Checked>, TreeError>;
+
+/// Reads the `expected` bytes of the encoding while a blocking thread checks them, so
+/// hashing overlaps with receiving; hands the checked pieces to `sink` in order.
+async fn receive_checked(
     recv: &mut RecvStream,
-    buffer: &mut [u8],
-    stall: Duration,
+    verifier: StreamVerifier,
+    expected: u64,
+    options: &FetchOptions<'_>,
     who: &str,
+    sink: &mut impl FnMut(Piece<'_>) -> Result<(), String>,
 ) -> Result<(), FetchError> {
-    within(stall, who, recv.read_exact(buffer))
-        .await?
-        .map_err(|e| FetchError::Transport {
+    let (chunks, mut chunk_queue) = mpsc::channel::<Vec<u8>>(CHUNKS_AHEAD);
+    let (results, mut checked) = mpsc::channel::<CheckedBatch>(CHUNKS_AHEAD);
+    // Returns whether every piece arrived and passed.
+    let checker = tokio::task::spawn_blocking(move || {
+        let mut verifier = verifier;
+        while let Some(chunk) = chunk_queue.blocking_recv() {
+            let mut out = Vec::new();
+            let result = verifier.push(&chunk, &mut out).map(|()| out);
+            let failed = result.is_err();
+            if results.blocking_send(result).is_err() || failed {
+                return false;
+            }
+        }
+        verifier.is_done()
+    });
+    let mut buffer = vec![0u8; READ_CHUNK];
+    let mut received = 0u64;
+    while received < expected {
+        while let Ok(batch) = checked.try_recv() {
+            deliver(batch, who, sink)?;
+        }
+        let want = READ_CHUNK.min((expected - received) as usize);
+        let read = within(options.stall, who, recv.read(&mut buffer[..want])).await?;
+        let n = match read {
+            Ok(Some(n)) => n,
+            Ok(None) => {
+                return Err(FetchError::Transport {
+                    who: who.to_owned(),
+                    detail: format!("the stream ended after {received} of {expected} bytes"),
+                });
+            }
+            Err(e) => {
+                return Err(FetchError::Transport {
+                    who: who.to_owned(),
+                    detail: format!("reading the encoding: {e}"),
+                });
+            }
+        };
+        received += n as u64;
+        if let Some(pacer) = options.pacer {
+            pacer.take(n as u64).await;
+        }
+        if chunks.send(buffer[..n].to_vec()).await.is_err() {
+            // The checker stopped: it found a bad piece, which waits in `checked`.
+            break;
+        }
+    }
+    drop(chunks);
+    while let Some(batch) = checked.recv().await {
+        deliver(batch, who, sink)?;
+    }
+    match checker.await {
+        Ok(true) => Ok(()),
+        _ => Err(FetchError::Transport {
             who: who.to_owned(),
-            detail: format!("reading the encoding: {e}"),
-        })
+            detail: "the encoding ended before every piece was checked".into(),
+        }),
+    }
+}
+
+/// Hands a batch of checked pieces to the caller, or reports the bad one.
+fn deliver(
+    batch: CheckedBatch,
+    who: &str,
+    sink: &mut impl FnMut(Piece<'_>) -> Result<(), String>,
+) -> Result<(), FetchError> {
+    let batch = batch.map_err(|error| FetchError::Corrupt {
+        who: who.to_owned(),
+        error,
+    })?;
+    for piece in &batch {
+        let piece = match piece {
+            Checked::Parent { index, bytes } => Piece::Parent {
+                index: *index,
+                bytes,
+            },
+            Checked::Content { at, bytes } => Piece::Content { at: *at, bytes },
+        };
+        sink(piece).map_err(FetchError::Sink)?;
+    }
+    Ok(())
 }
 
 async fn within<T>(

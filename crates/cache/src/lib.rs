@@ -20,6 +20,7 @@ pub mod fetch;
 pub mod pace;
 pub mod serve;
 pub mod store;
+mod verifier;
 
 pub use connect::{ConnectError, cache_limits, client_endpoint, connect, server_endpoint};
 pub use download::{BadData, DownloadConfig, DownloadError, Downloader, Payer, Segment};
