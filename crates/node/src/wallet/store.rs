@@ -247,7 +247,11 @@ impl WalletStore {
             .map_err(|e| self.error(e))?;
         let rows = statement
             .query_map(params![to_i64(limit), to_i64(offset)], |row| {
-                Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64, row.get(2)?))
+                Ok((
+                    row.get(0)?,
+                    row.get::<_, i64>(1)?.max(0) as u64,
+                    row.get(2)?,
+                ))
             })
             .map_err(|e| self.error(e))?;
         rows.collect::<Result<Vec<_>, _>>()
@@ -282,11 +286,7 @@ impl WalletStore {
     }
 }
 
-pub(super) fn decode(
-    issuer: &NodeId,
-    seq: u64,
-    body: &[u8],
-) -> Result<SignedReceipt, WalletError> {
+pub(super) fn decode(issuer: &NodeId, seq: u64, body: &[u8]) -> Result<SignedReceipt, WalletError> {
     postcard::from_bytes(body).map_err(|e| WalletError::Damaged {
         issuer: *issuer,
         seq,
