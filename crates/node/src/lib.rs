@@ -140,7 +140,7 @@ impl NodeHandle {
             let _ = tokio::task::spawn_blocking(move || drop(contributor)).await;
         }
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
         self.mirror.abort();
         if let Some((cache, stats)) = self.cache.take() {
             stats.abort();
@@ -148,6 +148,16 @@ impl NodeHandle {
         }
         let last = self.status.borrow().clone();
         status_file::write_final(&self.data_dir, &last);
+    }
+}
+
+impl Drop for NodeHandle {
+    /// The cache's tasks hold the service; stop them so it does not outlive the node.
+    fn drop(&mut self) {
+        if let Some((cache, stats)) = self.cache.take() {
+            stats.abort();
+            cache.stop();
+        }
     }
 }
 

@@ -130,10 +130,15 @@ impl ContentService {
 
     /// Runs a book mutation: its rows are stored, then its orders go to the nodes.
     fn apply(&self, shared: &Shared, change: impl FnOnce(&mut ContentBook) -> Changes) {
-        let changes = change(&mut lock(&self.book));
-        if let Err(e) = self.db.save(&changes) {
-            tracing::error!("content database: {e}");
-        }
+        let changes = {
+            let mut book = lock(&self.book);
+            let changes = change(&mut book);
+            // Written under the lock, so the rows reach the file in the order they changed.
+            if let Err(e) = self.db.save(&changes) {
+                tracing::error!("content database: {e}");
+            }
+            changes
+        };
         let messages = changes
             .actions
             .into_iter()
@@ -169,11 +174,13 @@ impl ContentService {
 
     /// Records newly published content (stored in the origin already) and plans its pins.
     pub fn publish(&self, record: ContentRecord) -> Result<bool, StoreError> {
-        if lock(&self.book).content(&record.id).is_some() {
+        let mut book = lock(&self.book);
+        if book.content(&record.id).is_some() {
             return Ok(false);
         }
         self.db.insert_content(&record)?;
-        lock(&self.book).publish(record);
+        book.publish(record);
+        drop(book);
         self.replan.notify_one();
         Ok(true)
     }
