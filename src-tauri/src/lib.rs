@@ -171,25 +171,7 @@ fn setup(app: &AppHandle, options: LaunchOptions) {
 /// Quits like the tray's Quit (the node says goodbye) on Ctrl-C or SIGTERM (a logout, a
 /// service manager, a test ending its session).
 async fn exit_on_signal(app: AppHandle) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    idleshare_node::stop_requested().await;
     tracing::info!("asked to stop");
     app.exit(0);
 }

@@ -96,27 +96,7 @@ async fn follow_settings_file(store: Arc<SettingsStore>) {
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM on Unix).
-pub async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
+pub use idleshare_node::stop_requested;
 
 /// A positive number of seconds from the command line.
 pub fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {

@@ -161,6 +161,30 @@ impl Drop for NodeHandle {
     }
 }
 
+/// Resolves when the process is asked to stop: Ctrl-C, or SIGTERM on Unix (a logout, a
+/// service manager, a test ending its process). For the shells that run a node.
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// Loads the identity for `config.data_dir` (blocking keychain access runs off the
 /// runtime threads) and starts the node.
 pub async fn start_node(config: NodeConfig) -> Result<NodeHandle, NodeError> {
