@@ -12,6 +12,10 @@
 #   MEASURE_MAPS  set to list the app process's largest resident mappings after closing
 #   START         window (default: open, then close the dashboard) or minimized (start in the
 #                 tray as at login, never opening the window)
+#   COORDINATOR   local (default: the app's embedded local network, which also runs the
+#                 coordinator, the demo jobs and the demo site's reader in the app process) or
+#                 external (a separate `idleshare coordinator` with no work to hand out, as for
+#                 a user of a real network between jobs; its process is not counted)
 #
 # The last line is JSON. Needs Xvfb, dbus-run-session and python3.
 set -euo pipefail
@@ -46,6 +50,7 @@ export DISPLAY=":$display_number"
 
 # A throwaway keyring home too: D-Bus may start a keyring daemon for the node's key.
 export XDG_DATA_HOME="$work/xdg-data"
+export MEASURE_COORDINATOR="${COORDINATOR:-local}" MEASURE_CLI="$(dirname "$binary")/idleshare"
 export MEASURE_START="${START:-window}" MEASURE_BINARY="$binary" MEASURE_WORK="$work" MEASURE_SETTLE="$settle" MEASURE_MODE="$mode"
 dbus-run-session -- python3 - <<'PY'
 import json, os, subprocess, sys, time
@@ -56,12 +61,25 @@ env = dict(os.environ, HOME=f"{work}/home", IDLESHARE_DATA_DIR=f"{work}/data",
            IDLESHARE_CONFIG_DIR=f"{work}/config", RUST_LOG="warn")
 env.pop("WAYLAND_DISPLAY", None)
 log = open(f"{work}/app.log", "w")
+coordinator = None
+if os.environ["MEASURE_COORDINATOR"] == "external":
+    coordinator = subprocess.Popen([os.environ["MEASURE_CLI"], "coordinator", "--listen", "127.0.0.1:0",
+                                    "--http", "127.0.0.1:0", "--data", f"{work}/coordinator"],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    address = next(line.split()[1] for line in coordinator.stdout if line.startswith("address:"))
+    with open(f"{work}/config/preferences.toml", "w") as f:
+        f.write(f'coordinator = "{address}"\n')
+elif os.environ["MEASURE_COORDINATOR"] != "local":
+    print("measure: COORDINATOR is local or external", file=sys.stderr)
+    sys.exit(2)
 minimized = os.environ["MEASURE_START"] == "minimized"
 app = subprocess.Popen([binary] + (["--minimized"] if minimized else []), env=env, stdout=log, stderr=log)
 
 def fail(message):
     print(f"measure: {message}; log:\n" + open(f"{work}/app.log").read()[-3000:], file=sys.stderr)
     app.kill()
+    if coordinator:
+        coordinator.kill()
     sys.exit(1)
 
 def wait(what, probe, limit):
@@ -127,7 +145,7 @@ def window_open():
 if not minimized:
     wait("the dashboard window", window_open, 60)
 wait("the node to register", lambda: (node_status() or {}).get("connection") == "Registered", 60)
-if mode == "contributing":
+if mode == "contributing" and not coordinator:
     wait("the first tokens", lambda: (node_status() or {}).get("earnings", {}).get("balance", 0) > 0, 180)
 time.sleep(5)
 if minimized:
@@ -163,7 +181,11 @@ try:
     app.wait(timeout=20)
 except subprocess.TimeoutExpired:
     app.kill()
+if coordinator:
+    coordinator.terminate()
+    coordinator.wait(timeout=20)
 print(json.dumps({"bench": "app_memory", "mode": mode, "start": os.environ["MEASURE_START"], "settle_secs": settle,
+                  "coordinator": os.environ["MEASURE_COORDINATOR"],
                   "node": {"connection": status.get("connection"), "balance_micro": status.get("earnings", {}).get("balance")},
                   "window_open": opened, "window_closed": closed}))
 PY

@@ -41,6 +41,7 @@ use crate::state::AppState;
 /// Runs the app until Quit; the exit code says whether it could start.
 pub fn run() -> ExitCode {
     quiet::disable_gdk_gl();
+    quiet::refuse_egl_in_this_process();
     init_logging();
     let options = match launch::parse(
         std::env::args_os().skip(1),

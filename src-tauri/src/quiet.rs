@@ -10,8 +10,12 @@
 //!   never written, reloaded from the file on next use) are paged out (`MADV_PAGEOUT`).
 //!
 //! The same runs once after a start straight into the tray (at login), for what start-up
-//! touched. Also, GTK's own OpenGL is switched off before GTK starts: the tray and a dashboard of
-//! text and a small chart need none, and Mesa's software GL alone is 40+ MB resident.
+//! touched. Also, before GTK starts, the app process keeps OpenGL out of itself: GTK's own GL is
+//! switched off, and WebKit's side of the window is refused an EGL display (WebKit then takes
+//! the pages its web process draws through shared memory). The tray and a dashboard of text
+//! and a small chart need no GL in this process, and a GL driver, once loaded, stays resident
+//! for the app's life (Mesa's software one is 45+ MB; hardware drivers are larger). The web
+//! process, which does the drawing, still gets the system's EGL.
 
 /// How long after the window closed the app trims (the web process exits in between).
 pub const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
@@ -75,6 +79,24 @@ pub fn disable_gdk_gl() {
     }
 }
 
+/// The environment variable that, set to anything, lets the app process load a GL driver for
+/// WebKit (skipping [`refuse_egl_in_this_process`]).
+pub const ALLOW_GL_VAR: &str = "IDLESHARE_APP_GL";
+
+/// Makes EGL find no driver in this process, for its whole life, while processes it starts
+/// (WebKit's web process) still find the system's drivers. Unless [`ALLOW_GL_VAR`] is set.
+///
+/// libglvnd reads its vendor list once per process, on first use, and honours
+/// `__EGL_VENDOR_LIBRARY_FILENAMES`. So this points that variable at no file, makes libglvnd
+/// read its (empty) list now, and puts the variable back as it was before anything else can
+/// see it. Call first thing in `main`, before any thread starts.
+pub fn refuse_egl_in_this_process() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os(ALLOW_GL_VAR).is_none() {
+        linux::load_no_egl_vendors();
+    }
+}
+
 /// Stops WebKit's network process and gives memory back (see the module docs).
 pub fn release_webview_memory() {
     #[cfg(target_os = "linux")]
@@ -101,6 +123,49 @@ mod linux {
                 Some((pid, ppid, name))
             })
             .collect()
+    }
+
+    const VENDOR_FILES_VAR: &str = "__EGL_VENDOR_LIBRARY_FILENAMES";
+    const EGL_EXTENSIONS: i32 = 0x3055;
+
+    pub(super) fn load_no_egl_vendors() {
+        let previous = std::env::var_os(VENDOR_FILES_VAR);
+        // SAFETY: called at the start of main, before any other thread exists, so nothing
+        // reads the environment concurrently.
+        unsafe { std::env::set_var(VENDOR_FILES_VAR, "/nonexistent/idleshare-no-egl.json") };
+        let loaded = query_egl_client_extensions();
+        // SAFETY: as above; the variable is back before any thread or child process starts.
+        unsafe {
+            match previous {
+                Some(value) => std::env::set_var(VENDOR_FILES_VAR, value),
+                None => std::env::remove_var(VENDOR_FILES_VAR),
+            }
+        }
+        if !loaded {
+            tracing::debug!("no libEGL here; nothing to keep out");
+        }
+    }
+
+    /// Opens libglvnd's libEGL (the one WebKit's libepoxy will open) and asks for its client
+    /// extensions, which makes it load its vendor list. False when there is no libEGL.
+    fn query_egl_client_extensions() -> bool {
+        type QueryString = unsafe extern "C" fn(*mut libc::c_void, i32) -> *const libc::c_char;
+        // SAFETY: dlopen and dlsym are given NUL-terminated names; the handle is kept open
+        // (never dlclosed) so the library and its state live as long as the process.
+        unsafe {
+            let handle = libc::dlopen(c"libEGL.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+            if handle.is_null() {
+                return false;
+            }
+            let symbol = libc::dlsym(handle, c"eglQueryString".as_ptr());
+            if symbol.is_null() {
+                return false;
+            }
+            // SAFETY: eglQueryString has this C signature in every EGL; EGL_NO_DISPLAY is null.
+            let query: QueryString = std::mem::transmute::<*mut libc::c_void, QueryString>(symbol);
+            query(std::ptr::null_mut(), EGL_EXTENSIONS);
+        }
+        true
     }
 
     fn network_processes() -> Vec<u32> {

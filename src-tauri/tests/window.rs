@@ -1,7 +1,8 @@
 //! The desktop app in a real window (Xvfb + tauri-driver + WebKitWebDriver): it launches on
 //! the dashboard of the embedded local network and earns; the contribute switch pauses and
 //! resumes it; a setting survives a restart; start-at-login writes and removes the XDG
-//! entry; a screenshot of each page is saved to `target/screenshots/`.
+//! entry; a screenshot of each page is saved to `target/screenshots/`. While the dashboard
+//! is drawn, the app process itself has no GL driver loaded (its web process draws).
 //!
 //! Skipped when Xvfb, tauri-driver or WebKitWebDriver is missing, unless
 //! `IDLESHARE_REQUIRE_XVFB=1` (scripts/test.sh), which makes them fail instead.
@@ -43,6 +44,13 @@ async fn the_dashboard_shows_the_local_network_earning_and_every_page_is_shot() 
     })
     .await;
     screenshot(&client, "dashboard").await;
+    for pid in support::app_pids(&profile) {
+        let drivers = support::gl_driver_mappings(pid);
+        assert!(
+            drivers.is_empty(),
+            "the app process (not its web process) loaded GL drivers: {drivers:?}"
+        );
+    }
 
     open_page(&client, "earnings").await;
     click(&client, "[data-testid=\"verify\"]").await;

@@ -96,7 +96,7 @@ fn feed(api: &DemoApi, stop: &AtomicBool, observer: &DemoObserver) {
     let mut frame = 0u32;
     let mut site = None;
     while !stop.load(Ordering::Relaxed) {
-        if frame % FRAMES_PER_VISIT == 0 {
+        if frame.is_multiple_of(FRAMES_PER_VISIT) {
             site = tend_site(api, site, observer);
         }
         match run_frame(api, frame, stop, observer) {

@@ -261,6 +261,21 @@ pub fn app_pids(profile: &Profile) -> Vec<u32> {
         .collect()
 }
 
+/// The GL driver libraries (Mesa's DRI drivers, its EGL, LLVM) mapped by process `pid`.
+pub fn gl_driver_mappings(pid: u32) -> Vec<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let mut found: Vec<String> = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .filter(|path| {
+            path.contains("/dri/") || path.contains("libEGL_mesa") || path.contains("libLLVM")
+        })
+        .map(str::to_owned)
+        .collect();
+    found.dedup();
+    found
+}
+
 /// Ends the WebDriver session and waits until the app has exited (WebKitWebDriver closes
 /// its window, and the app would stay in the tray): it is asked with SIGTERM after 5 s.
 pub async fn end_session(client: Client, profile: &Profile) {
