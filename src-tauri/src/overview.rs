@@ -344,13 +344,22 @@ fn gauges(status: Option<&NodeStatus>) -> Gauges {
         (!readings.is_empty())
             .then(|| PercentGauge::new(readings.iter().sum::<f32>() / readings.len() as f32, 0.0))
     });
-    // Contributed traffic (cache serving) is not yet measured apart from the owner's.
+    // The contributed share is the edge cache's traffic (serving and filling); the rest of
+    // what the interfaces moved is the owner's. (The cache's traffic can be loopback, as in
+    // the local network, which the interface counters leave out: hence the saturation.)
+    let total = snapshot.and_then(|s| s.network).map_or(0, |n| {
+        n.download_bytes_per_sec
+            .saturating_add(n.upload_bytes_per_sec)
+    });
+    let contributed = status.map_or(0, |s| {
+        s.cache
+            .traffic
+            .download_bytes_per_sec
+            .saturating_add(s.cache.traffic.upload_bytes_per_sec)
+    });
     let network = NetworkGauge {
-        owner_bytes_per_sec: snapshot.and_then(|s| s.network).map_or(0, |n| {
-            n.download_bytes_per_sec
-                .saturating_add(n.upload_bytes_per_sec)
-        }),
-        contributed_bytes_per_sec: 0,
+        owner_bytes_per_sec: total.saturating_sub(contributed),
+        contributed_bytes_per_sec: contributed,
     };
     Gauges {
         cpu,

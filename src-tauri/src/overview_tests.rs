@@ -1,5 +1,5 @@
 use chrono::FixedOffset;
-use idleshare_node::monitor::{CpuUsage, MemoryUsage, Snapshot};
+use idleshare_node::monitor::{CpuUsage, MemoryUsage, NetworkRates, Snapshot};
 use idleshare_node::policy::{Decision, PauseReason};
 use idleshare_node::settings::Settings;
 use idleshare_node::{ConnectionState, KeyStorage, NodeStatus};
@@ -173,4 +173,42 @@ fn the_overview_carries_tokens_jobs_and_gauges() {
     assert_eq!(json["snoozedUntilMs"], serde_json::Value::Null);
     assert_eq!(json["network"]["lastError"], serde_json::Value::Null);
     assert_eq!(json["cache"]["earnedServing"], 0);
+}
+
+#[test]
+fn the_caches_traffic_is_the_contributed_share_of_the_network() {
+    let mut status = registered(None);
+    status.snapshot = Some(Snapshot {
+        network: Some(NetworkRates {
+            download_bytes_per_sec: 3_000,
+            upload_bytes_per_sec: 9_000,
+        }),
+        ..Snapshot::default()
+    });
+    status.cache.traffic = NetworkRates {
+        download_bytes_per_sec: 1_000,
+        upload_bytes_per_sec: 7_000,
+    };
+    let network = network_gauge(&status);
+    assert_eq!(network.owner_bytes_per_sec, 4_000);
+    assert_eq!(network.contributed_bytes_per_sec, 8_000);
+
+    // Loopback traffic (the local network) is not in the interface counters.
+    status.cache.traffic.upload_bytes_per_sec = 50_000;
+    let network = network_gauge(&status);
+    assert_eq!(network.owner_bytes_per_sec, 0);
+    assert_eq!(network.contributed_bytes_per_sec, 51_000);
+}
+
+fn network_gauge(status: &NodeStatus) -> NetworkGauge {
+    let settings = Settings::default();
+    let inputs = OverviewInputs {
+        status: Some(status),
+        settings: &settings,
+        local: false,
+        today: MicroTokens(0),
+        now_ms: NOON_MS,
+        tz: &chrono::Utc,
+    };
+    overview(&inputs).gauges.network
 }

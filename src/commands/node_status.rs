@@ -70,12 +70,14 @@ pub fn render(file: &StatusFile, now_ms: u64) -> String {
     let cache = &status.cache;
     let _ = writeln!(
         out,
-        "cache       {} of {} in {} items; {} served, {} tokens earned serving",
+        "cache       {} of {} in {} items; {} served, {} tokens earned serving; now {}/s up, {}/s down",
         bytes(cache.used_bytes),
         bytes(cache.quota_bytes),
         cache.items,
         bytes(cache.served_bytes),
-        cache.earned_serving
+        cache.earned_serving,
+        bytes(cache.traffic.upload_bytes_per_sec),
+        bytes(cache.traffic.download_bytes_per_sec)
     );
     if let Some(bandwidth) = status.bandwidth {
         let _ = writeln!(

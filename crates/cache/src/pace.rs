@@ -1,5 +1,7 @@
-//! Upload caps: a token bucket shared by every transfer of a node.
+//! Upload caps: a token bucket shared by every transfer of a node, which also counts the
+//! bytes it lets through (the node's cache traffic, for the dashboard).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ struct Bucket {
 #[derive(Debug)]
 pub struct Pacer {
     bucket: Mutex<Bucket>,
+    passed: AtomicU64,
 }
 
 impl Pacer {
@@ -34,7 +37,13 @@ impl Pacer {
                 tokens: 0.0,
                 last: Instant::now(),
             }),
+            passed: AtomicU64::new(0),
         }
+    }
+
+    /// Bytes let through since the pacer was made.
+    pub fn passed(&self) -> u64 {
+        self.passed.load(Ordering::Relaxed)
     }
 
     /// Changes the rate (the owner edited the cap, or the policy changed).
@@ -53,6 +62,7 @@ impl Pacer {
 
     /// Waits until `bytes` may be sent.
     pub async fn take(&self, bytes: u64) {
+        self.passed.fetch_add(bytes, Ordering::Relaxed);
         if let Some(wait) = self.reserve(bytes, Instant::now()) {
             tokio::time::sleep(wait).await;
         }
@@ -76,6 +86,14 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn what_passes_is_counted() {
+        let pacer = Pacer::new(None);
+        pacer.take(1000).await;
+        pacer.take(24).await;
+        assert_eq!(pacer.passed(), 1024);
+    }
 
     #[test]
     fn uncapped_never_waits() {

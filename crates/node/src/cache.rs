@@ -37,6 +37,8 @@ use tokio::task::JoinHandle;
 use self::claims::ClaimBook;
 pub(crate) use self::permission::{NetworkPermission, network_permission};
 pub(crate) use self::server::serve_stream;
+use crate::monitor::NetworkRates;
+use crate::monitor::network::per_second;
 use crate::settings::Settings;
 use crate::status::{CacheStats, NodeStatus};
 use crate::wallet::Wallet;
@@ -173,6 +175,14 @@ impl CacheService {
             .map(|addr| addr.port())
     }
 
+    /// Bytes the cache has sent (serving) and received (filling) since it started.
+    pub fn traffic(&self) -> Traffic {
+        Traffic {
+            sent: self.upload.passed(),
+            received: self.download.passed(),
+        }
+    }
+
     /// Space, items and bytes served, for the status.
     pub fn usage(&self) -> (Usage, u64) {
         (
@@ -294,9 +304,13 @@ pub(crate) async fn publish_stats(
         }
     }
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut before = (service.traffic(), tokio::time::Instant::now());
     loop {
         ticker.tick().await;
         let (usage, served_bytes) = service.usage();
+        let now = (service.traffic(), tokio::time::Instant::now());
+        let traffic = before.0.rates_until(now.0, now.1.duration_since(before.1));
+        before = now;
         status.send_if_modified(|s| {
             let next = CacheStats {
                 used_bytes: usage.used_bytes,
@@ -304,11 +318,34 @@ pub(crate) async fn publish_stats(
                 items: usage.items,
                 served_bytes,
                 earned_serving: s.cache.earned_serving,
+                traffic,
             };
             let changed = s.cache != next;
             s.cache = next;
             changed
         });
+    }
+}
+
+/// Byte counters of the cache's transfers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Bytes sent to clients and peers.
+    pub sent: u64,
+    /// Bytes received while filling.
+    pub received: u64,
+}
+
+impl Traffic {
+    /// The rates from these counters to `later`, taken `elapsed` after.
+    pub fn rates_until(self, later: Traffic, elapsed: Duration) -> NetworkRates {
+        NetworkRates {
+            download_bytes_per_sec: per_second(
+                later.received.saturating_sub(self.received),
+                elapsed,
+            ),
+            upload_bytes_per_sec: per_second(later.sent.saturating_sub(self.sent), elapsed),
+        }
     }
 }
 
@@ -344,5 +381,30 @@ async fn follow_caps(service: Arc<CacheService>) {
         if activity.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_rates_are_the_counters_growth_per_second() {
+        let before = Traffic {
+            sent: 1_000,
+            received: 5_000,
+        };
+        let after = Traffic {
+            sent: 3_001_000,
+            received: 6_000,
+        };
+        let rates = before.rates_until(after, Duration::from_millis(500));
+        assert_eq!(rates.upload_bytes_per_sec, 6_000_000);
+        assert_eq!(rates.download_bytes_per_sec, 2_000);
+        // No time passed: no rate rather than a division by zero.
+        assert_eq!(
+            before.rates_until(after, Duration::ZERO),
+            NetworkRates::default()
+        );
     }
 }

@@ -4,7 +4,7 @@ use idleshare_protocol::{BandwidthReport, MicroTokens, NodeActivity, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::KeyStorage;
-use crate::monitor::Snapshot;
+use crate::monitor::{NetworkRates, Snapshot};
 use crate::policy::Decision;
 use crate::work::WorkStats;
 
@@ -80,6 +80,9 @@ pub struct CacheStats {
     pub served_bytes: u64,
     /// Tokens credited for serving, all time.
     pub earned_serving: MicroTokens,
+    /// The cache's own traffic over the last second: serving (up) and filling (down).
+    #[serde(default)]
+    pub traffic: NetworkRates,
 }
 
 /// The wallet at a glance.

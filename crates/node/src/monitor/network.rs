@@ -71,7 +71,7 @@ pub(crate) fn rates_between(
 }
 
 /// Bytes per second; zero for a zero interval rather than a division by zero.
-fn per_second(bytes: u64, elapsed: Duration) -> u64 {
+pub(crate) fn per_second(bytes: u64, elapsed: Duration) -> u64 {
     let seconds = elapsed.as_secs_f64();
     if seconds > 0.0 {
         (bytes as f64 / seconds) as u64

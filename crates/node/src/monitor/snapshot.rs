@@ -72,7 +72,7 @@ pub struct BatteryReading {
 }
 
 /// Network throughput over the last sampling interval.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkRates {
     /// Bytes per second received, all interfaces but loopback.
     pub download_bytes_per_sec: u64,
