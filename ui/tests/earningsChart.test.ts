@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { earnedInRange, hasLine, rangeSummary, timeAxisLabel, toChartData } from "../src/lib/earningsChart";
+import { earnedInRange, hasLine, rangeSummary, timeAxisLabel, timeAxisSteps, toChartData } from "../src/lib/earningsChart";
 
 describe("earnings chart data", () => {
   it("converts ms to seconds and micro-tokens to tokens earned since the first point, and extends to now", () => {
@@ -64,5 +64,25 @@ describe("time axis labels", () => {
     expect(timeAxisLabel(at(new Date(2025, 2, 12, 14, 0)), 86_400)).toBe("14:00");
     expect(timeAxisLabel(at(new Date(2025, 2, 12, 0, 0)), 86_400)).toBe("12 Mar");
     expect(timeAxisLabel(at(new Date(2025, 2, 12, 14, 0)), 7 * 86_400)).toBe("12 Mar");
+  });
+});
+
+describe("time axis steps", () => {
+  it("offers only whole days beyond two days, so midnight ticks never repeat a date", () => {
+    for (const days of [3, 7, 30]) {
+      const steps = timeAxisSteps(days * 86_400);
+      expect(steps.every((step) => step % 86_400 === 0)).toBe(true);
+      const start = new Date(2025, 2, 10).getTime() / 1000;
+      const labels = [0, 1, 2, 3].map((i) => timeAxisLabel(start + i * steps[0]!, days * 86_400));
+      expect(new Set(labels).size).toBe(labels.length);
+    }
+  });
+
+  it("offers clock steps from a minute to a day for short spans", () => {
+    const steps = timeAxisSteps(86_400);
+    expect(steps[0]).toBe(60);
+    expect(steps).toContain(3600);
+    expect(steps[steps.length - 1]).toBe(86_400);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
   });
 });

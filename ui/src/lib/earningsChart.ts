@@ -70,6 +70,21 @@ export function hasLine(data: ChartData): boolean {
   return data[0].length >= 2;
 }
 
+const MINUTE_SECS = 60;
+const HOUR_SECS = 3600;
+const DAY_SECS = 86_400;
+
+/**
+ * The tick steps (seconds) uPlot may choose from for a span: clock steps up to two days,
+ * whole days beyond, so no two ticks of a long span fall on the same date (and share a label).
+ */
+export function timeAxisSteps(spanSecs: number): number[] {
+  if (spanSecs > 2 * DAY_SECS) return [1, 2, 3, 7, 14, 30, 61, 91, 182, 365].map((d) => d * DAY_SECS);
+  const minutes = [1, 5, 10, 15, 30].map((m) => m * MINUTE_SECS);
+  const hours = [1, 2, 3, 6, 12, 24].map((h) => h * HOUR_SECS);
+  return [...minutes, ...hours];
+}
+
 /** An x-axis label: the clock for spans up to two days (the date at midnight), else the date. */
 export function timeAxisLabel(secs: number, spanSecs: number): string {
   const ms = secs * 1000;
