@@ -7,7 +7,8 @@ use ed25519_dalek::SigningKey;
 use idleshare_protocol::NodeId;
 use idleshare_protocol::cache::CACHE_ALPN;
 use idleshare_transport::{
-    EndpointError, TransportLimits, client_config_with_alpn, server_config_with_alpns,
+    EndpointError, TransportLimits, bind_endpoint, client_config_with_alpn,
+    server_config_with_alpns,
 };
 use quinn::{Connection, Endpoint};
 
@@ -62,13 +63,13 @@ pub fn client_endpoint(towards: SocketAddr) -> Result<Endpoint, ConnectError> {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
-    Endpoint::client(bind).map_err(ConnectError::Endpoint)
+    bind_endpoint(bind, None).map_err(ConnectError::Endpoint)
 }
 
 /// A node's cache endpoint on `listen`: its key, any ed25519 client.
 pub fn server_endpoint(key: &SigningKey, listen: SocketAddr) -> Result<Endpoint, ConnectError> {
     let config = server_config_with_alpns(key, &cache_limits(), &[CACHE_ALPN])?;
-    Endpoint::server(config, listen).map_err(ConnectError::Endpoint)
+    bind_endpoint(listen, Some(config)).map_err(ConnectError::Endpoint)
 }
 
 /// Dials `server` (a node or the coordinator, its key pinned) at `addr` as `key`.

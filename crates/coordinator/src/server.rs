@@ -12,7 +12,9 @@ use idleshare_protocol::{
     Capabilities, CoordinatorAddress, CoordinatorMessage, NodeActivity, NodeId,
 };
 use idleshare_transport::keyfile::load_or_create_key_file;
-use idleshare_transport::{TransportLimits, negotiated_alpn, server_config_with_alpns};
+use idleshare_transport::{
+    TransportLimits, bind_endpoint, negotiated_alpn, server_config_with_alpns,
+};
 use quinn::{Connection, Endpoint};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -200,11 +202,12 @@ impl Coordinator {
         // Nodes' control sessions, and cache clients (origin copies, relay, receipts).
         let server =
             server_config_with_alpns(&key, &TransportLimits::default(), &[ALPN, CACHE_ALPN])?;
-        let endpoint =
-            Endpoint::server(server, config.listen).map_err(|source| CoordinatorError::Bind {
+        let endpoint = bind_endpoint(config.listen, Some(server)).map_err(|source| {
+            CoordinatorError::Bind {
                 addr: config.listen,
                 source,
-            })?;
+            }
+        })?;
         let quic_addr = endpoint
             .local_addr()
             .map_err(|source| CoordinatorError::Bind {

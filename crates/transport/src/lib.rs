@@ -13,6 +13,7 @@ pub mod der;
 pub mod endpoint;
 pub mod framed;
 pub mod keyfile;
+pub mod socket;
 pub mod tls;
 
 pub use endpoint::{
@@ -21,4 +22,5 @@ pub use endpoint::{
 };
 pub use framed::{FramedError, recv_frame, send_frame};
 pub use keyfile::{KeyFileError, generate_key, load_or_create_key_file};
+pub use socket::bind_endpoint;
 pub use tls::peer_node_id;

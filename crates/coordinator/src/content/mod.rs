@@ -27,6 +27,7 @@ use idleshare_cache::ContentStore;
 use idleshare_protocol::api::{ContentStatus, PinView};
 use idleshare_protocol::cache::{MAX_INVENTORY, PinOutcome, SignedServiceReceipt};
 use idleshare_protocol::{ContentId, CoordinatorMessage, NodeId};
+use idleshare_transport::bind_endpoint;
 use quinn::Endpoint;
 use tokio::sync::Notify;
 
@@ -108,7 +109,7 @@ impl ContentService {
         let db = ContentDb::open(&data_dir.join(CONTENT_DATABASE_FILE_NAME))?;
         let (contents, pins, reputations) = db.load()?;
         let book = ContentBook::restore(contents, pins, reputations);
-        let client = Endpoint::client(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
+        let client = bind_endpoint(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), None)
             .map_err(ContentError::Endpoint)?;
         Ok(Self {
             config,

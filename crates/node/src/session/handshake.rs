@@ -8,7 +8,7 @@ use idleshare_protocol::{
     CoordinatorMessage, Hello, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage, SUPPORTED_VERSIONS,
 };
 use idleshare_transport::tls::SERVER_NAME;
-use idleshare_transport::{FramedError, client_config, recv_frame, send_frame};
+use idleshare_transport::{FramedError, bind_endpoint, client_config, recv_frame, send_frame};
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 use tokio::sync::mpsc;
 
@@ -36,7 +36,7 @@ pub(super) async fn connect(ctx: &SessionContext) -> Result<(Endpoint, Connectio
     } else {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     };
-    let endpoint = Endpoint::client(bind).map_err(SessionError::Endpoint)?;
+    let endpoint = bind_endpoint(bind, None).map_err(SessionError::Endpoint)?;
     let config = client_config(&ctx.key, ctx.address.key, &ctx.limits)?;
     let connection = endpoint
         .connect_with(config, remote, SERVER_NAME)?
