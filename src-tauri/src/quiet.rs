@@ -133,7 +133,7 @@ mod linux {
         // SAFETY: called at the start of main, before any other thread exists, so nothing
         // reads the environment concurrently.
         unsafe { std::env::set_var(VENDOR_FILES_VAR, "/nonexistent/idleshare-no-egl.json") };
-        let loaded = query_egl_client_extensions();
+        query_egl_client_extensions();
         // SAFETY: as above; the variable is back before any thread or child process starts.
         unsafe {
             match previous {
@@ -141,31 +141,28 @@ mod linux {
                 None => std::env::remove_var(VENDOR_FILES_VAR),
             }
         }
-        if !loaded {
-            tracing::debug!("no libEGL here; nothing to keep out");
-        }
     }
 
     /// Opens libglvnd's libEGL (the one WebKit's libepoxy will open) and asks for its client
-    /// extensions, which makes it load its vendor list. False when there is no libEGL.
-    fn query_egl_client_extensions() -> bool {
+    /// extensions, which makes it load its vendor list. Without a libEGL there is nothing to
+    /// keep out.
+    fn query_egl_client_extensions() {
         type QueryString = unsafe extern "C" fn(*mut libc::c_void, i32) -> *const libc::c_char;
         // SAFETY: dlopen and dlsym are given NUL-terminated names; the handle is kept open
         // (never dlclosed) so the library and its state live as long as the process.
         unsafe {
             let handle = libc::dlopen(c"libEGL.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
             if handle.is_null() {
-                return false;
+                return;
             }
             let symbol = libc::dlsym(handle, c"eglQueryString".as_ptr());
             if symbol.is_null() {
-                return false;
+                return;
             }
             // SAFETY: eglQueryString has this C signature in every EGL; EGL_NO_DISPLAY is null.
             let query: QueryString = std::mem::transmute::<*mut libc::c_void, QueryString>(symbol);
             query(std::ptr::null_mut(), EGL_EXTENSIONS);
         }
-        true
     }
 
     fn network_processes() -> Vec<u32> {
