@@ -51,6 +51,10 @@ export DISPLAY=":$display_number"
 # A throwaway keyring home too: D-Bus may start a keyring daemon for the node's key.
 export XDG_DATA_HOME="$work/xdg-data"
 export MEASURE_COORDINATOR="${COORDINATOR:-local}" MEASURE_CLI="$(dirname "$binary")/idleshare"
+if [ "$MEASURE_COORDINATOR" = external ] && [ ! -x "$MEASURE_CLI" ]; then
+  echo "measure: no coordinator binary at $MEASURE_CLI (cargo build --bin idleshare)" >&2
+  exit 1
+fi
 export MEASURE_START="${START:-window}" MEASURE_BINARY="$binary" MEASURE_WORK="$work" MEASURE_SETTLE="$settle" MEASURE_MODE="$mode"
 dbus-run-session -- python3 - <<'PY'
 import json, os, subprocess, sys, time
