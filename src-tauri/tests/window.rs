@@ -12,8 +12,8 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    Desktop, Profile, click, element, end_session, eventually, open_page, screenshot, serial,
-    text_of, tokens_total,
+    Desktop, Profile, chart_earned, click, element, end_session, eventually, open_page, screenshot,
+    serial, text_of, tokens_total,
 };
 
 /// How long the local network may take to pay the first tokens.
@@ -39,9 +39,16 @@ async fn the_dashboard_shows_the_local_network_earning_and_every_page_is_shot() 
     .await;
     let state = text_of(&client, "[data-testid=\"state\"]").await;
     assert!(state.contains("Contributing"), "state: {state:?}");
-    eventually("the token counter to rise", EARNING, || async {
+    let risen = eventually("the token counter to rise", EARNING, || async {
         tokens_total(&client).await.filter(|micro| *micro > first)
     })
+    .await;
+    // Everything was earned today, so the 7-day chart catches up with the counter.
+    eventually(
+        "the earnings chart to follow",
+        support::PATIENCE,
+        || async { chart_earned(&client).await.filter(|micro| *micro >= risen) },
+    )
     .await;
     screenshot(&client, "dashboard").await;
     for pid in support::app_pids(&profile) {

@@ -354,8 +354,17 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
 
 /// The micro-tokens the dashboard shows in `tokens-total` (its `data-micro`).
 pub async fn tokens_total(client: &Client) -> Option<u64> {
+    micro_of(client, "tokens-total").await
+}
+
+/// What the dashboard's earnings chart says was earned in its range, in micro-tokens.
+pub async fn chart_earned(client: &Client) -> Option<u64> {
+    micro_of(client, "chart-summary").await
+}
+
+async fn micro_of(client: &Client, testid: &str) -> Option<u64> {
     let element = client
-        .find(Locator::Css("[data-testid=\"tokens-total\"]"))
+        .find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
         .await
         .ok()?;
     element.attr("data-micro").await.ok()??.parse().ok()
