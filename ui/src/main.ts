@@ -6,12 +6,10 @@ import App from "./App.svelte";
 import { inTauri } from "./api";
 import { isPage, type Page } from "./lib/pages";
 
-// Outside Tauri (the dev fake), ?theme=dark|light and ?page=NAME help design review.
+// Outside Tauri (the dev fake), ?page=NAME helps design review.
 let initialPage: Page = "dashboard";
 if (!inTauri()) {
   const params = new URLSearchParams(location.search);
-  const theme = params.get("theme");
-  if (theme === "dark" || theme === "light") document.documentElement.dataset.theme = theme;
   const page = params.get("page");
   if (page && isPage(page)) initialPage = page;
 }
