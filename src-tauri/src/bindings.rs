@@ -9,6 +9,8 @@ use tauri_specta::{Builder, Event, collect_commands, collect_events};
 
 use crate::commands;
 use crate::overview::Overview;
+use crate::preferences::Notifications;
+use crate::settings_view::SettingsView;
 
 /// The shape of every command's answer in TypeScript (what tauri-specta's `typedError`
 /// returns), exported as `Result<T, E>` for the UI's wrapper; never sent as such.
@@ -50,6 +52,12 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::set_preferences,
         ])
         .events(collect_events![OverviewChanged])
+        // The node's and the app's defaults, for "Restore defaults": one source, in Rust.
+        .constant(
+            "DEFAULT_SETTINGS",
+            SettingsView::from(&idleshare_node::settings::Settings::default()),
+        )
+        .constant("DEFAULT_NOTIFICATIONS", Notifications::default())
         .typ::<CommandResult<(), ()>>()
         // One TypeScript type per Rust type (no separate serialize/deserialize shapes).
         .disable_serde_phases()

@@ -29,7 +29,10 @@ export const commands = {
 	exportReceipts: (format: ExportFormat) => typedError<string, AppError>(__TAURI_INVOKE("export_receipts", { format })),
 	/**  The node's settings. */
 	settings: () => typedError<Settings, AppError>(__TAURI_INVOKE("settings")),
-	/**  Checks and saves the node's settings (they apply at once); the error names the key. */
+	/**
+	 *  Checks and saves the node's settings (they apply at once); the error names the key. The
+	 *  stored switch and snooze stay, whatever was sent (see `saved_over`).
+	 */
 	saveSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("save_settings", { settings })),
 	/**  The Node page. */
 	nodeInfo: () => typedError<NodeInfo, AppError>(__TAURI_INVOKE("node_info")),
@@ -46,6 +49,11 @@ export const commands = {
 export const events = {
 	overviewChanged: makeEvent<OverviewChanged, OverviewChanged>("overview-changed"),
 };
+
+/* Constants */
+export const DEFAULT_NOTIFICATIONS = {"coordinatorUnreachable":true,"dailySummary":true,"firstTokens":true,"pausedForBatteryOrHeat":true} as const;
+
+export const DEFAULT_SETTINGS = {"budget":{"cache_disk_quota_mib":10240,"download_cap_kib_per_sec":null,"gpu_enabled":true,"max_cores":null,"max_cpu_percent_per_core":100,"max_memory_percent":50,"upload_cap_kib_per_sec":null},"contribution":{"enabled":true,"snooze_until_ms":null},"policy":{"cpu_max_celsius":85,"gpu_max_celsius":80,"input_idle_secs":180,"min_free_memory_percent":10,"owner_cpu_pause_after_secs":2,"owner_cpu_pause_percent":25,"owner_cpu_resume_after_secs":30,"owner_cpu_resume_percent":15,"pause_on_battery":true,"pause_on_fullscreen":true,"thermal_resume_margin_celsius":5},"schedule":{"compute":["mon-sun 00:00-24:00"],"network":["mon-sun 00:00-24:00"]}} as const;
 
 /* Types */
 /**  Why a command failed. */
