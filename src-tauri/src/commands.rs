@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::node_info::{self, NodeInfo};
 use crate::overview::Overview;
 use crate::preferences::{self, Preferences};
-use crate::settings_view::SettingsView;
+use crate::settings_view::{self, SettingsView};
 use crate::state::AppState;
 
 fn now_ms() -> u64 {
@@ -125,7 +125,8 @@ pub async fn settings(state: State<'_, AppState>) -> Result<SettingsView, AppErr
     Ok(SettingsView::from(&state.runtime.settings().current()))
 }
 
-/// Checks and saves the node's settings (they apply at once); the error names the key.
+/// Checks and saves the node's settings (they apply at once); the error names the key. The
+/// stored switch and snooze stay, whatever was sent (see `saved_over`).
 #[tauri::command]
 #[specta::specta]
 pub async fn save_settings(
@@ -134,9 +135,11 @@ pub async fn save_settings(
 ) -> Result<SettingsView, AppError> {
     let next = settings.to_settings()?;
     let store = state.runtime.settings().clone();
-    let saved = tauri::async_runtime::spawn_blocking(move || store.update(|s| *s = next))
-        .await
-        .map_err(AppError::io)??;
+    let saved = tauri::async_runtime::spawn_blocking(move || {
+        store.update(|s| *s = settings_view::saved_over(next, s))
+    })
+    .await
+    .map_err(AppError::io)??;
     Ok(SettingsView::from(&saved))
 }
 

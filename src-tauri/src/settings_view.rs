@@ -164,9 +164,31 @@ impl SettingsView {
     }
 }
 
+/// What saving the settings form makes of `stored`: everything from the form but the switch
+/// and snooze, which the dashboard and the tray own (a click there while the form was open
+/// is kept).
+pub fn saved_over(form: Settings, stored: &Settings) -> Settings {
+    Settings {
+        contribution: stored.contribution.clone(),
+        ..form
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saving_the_form_keeps_the_stored_switch_and_snooze() {
+        let mut stored = Settings::default();
+        stored.contribution.enabled = false;
+        stored.contribution.snooze_until_ms = Some(123);
+        let mut form = Settings::default();
+        form.policy.input_idle_secs = 5;
+        let saved = saved_over(form, &stored);
+        assert_eq!(saved.contribution, stored.contribution);
+        assert_eq!(saved.policy.input_idle_secs, 5);
+    }
 
     #[test]
     fn defaults_survive_the_round_trip_through_the_view() {

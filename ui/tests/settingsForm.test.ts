@@ -19,7 +19,7 @@ describe("settings form", () => {
     expect(form.coordinator).toBe("");
     expect(form.compute).toHaveLength(2);
     expect(validateForm(form)).toEqual({});
-    const { settings: saved, preferences } = formToPayloads(form, settings.contribution);
+    const { settings: saved, preferences } = formToPayloads(form);
     expect(saved).toEqual(settings);
     expect(preferences).toEqual(defaultPreferences());
   });
@@ -31,10 +31,14 @@ describe("settings form", () => {
     expect(settings.policy.input_idle_secs).toBe(180);
   });
 
-  it("takes contribution from the latest backend state, not the form", () => {
-    const form = formFromBackend(defaultSettings(), defaultPreferences());
-    const latest = { enabled: false, snooze_until_ms: 123 };
-    expect(formToPayloads(form, latest).settings.contribution).toEqual(latest);
+  it("leaves the switch and snooze to the backend, which keeps its own", async () => {
+    const { createFakeBackend } = await import("../src/dev/fakeBackend");
+    const backend = createFakeBackend(new URLSearchParams("frozen=1"));
+    const form = formFromBackend(await backend.settings(), defaultPreferences());
+    await backend.setContributing(false); // switched off while the form was open
+    const saved = await backend.saveSettings(formToPayloads(form).settings);
+    expect(saved.contribution.enabled).toBe(false);
+    expect(saved.contribution).toEqual((await backend.settings()).contribution);
   });
 
   it("writes emptied optional fields as null and the coordinator trimmed", () => {
@@ -42,7 +46,7 @@ describe("settings form", () => {
     (form.settings.budget as Record<string, unknown>).max_cores = undefined;
     (form.settings.budget as Record<string, unknown>).upload_cap_kib_per_sec = "";
     form.coordinator = ` ${KEY}@coord.example.org:7350 `;
-    const { settings, preferences } = formToPayloads(form, defaultSettings().contribution);
+    const { settings, preferences } = formToPayloads(form);
     expect(settings.budget.max_cores).toBeNull();
     expect(settings.budget.upload_cap_kib_per_sec).toBeNull();
     expect(preferences.coordinator).toBe(`${KEY}@coord.example.org:7350`);
@@ -58,7 +62,7 @@ describe("settings form", () => {
       "preferences.coordinator",
       "schedule.network.0",
     ]);
-    expect(() => formToPayloads(form, defaultSettings().contribution)).toThrow();
+    expect(() => formToPayloads(form)).toThrow();
   });
 
   it("notices changes but not contribution or schedule text", () => {

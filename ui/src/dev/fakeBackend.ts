@@ -299,7 +299,8 @@ export function createFakeBackend(params: URLSearchParams, clock: () => number =
     async saveSettings(next) {
       await pause(null, 250);
       checkSettings(next);
-      settings = copy(next);
+      // Like the app: the switch and snooze stay as stored.
+      settings = { ...copy(next), contribution: settings.contribution };
       overview.cache.quotaBytes = settings.budget.cache_disk_quota_mib * 1024 * 1024;
       return copy(settings);
     },

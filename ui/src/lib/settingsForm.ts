@@ -72,16 +72,12 @@ function texts(rules: RuleDraft[]): string[] {
 }
 
 /**
- * The two payloads to save. `contribution` comes from the backend's latest settings, not the
- * form: the dashboard's switch and snooze may have changed it since the form was loaded.
- * Call only when `validateForm` found nothing.
+ * The two payloads to save. The backend keeps its own switch and snooze (the dashboard's and
+ * the tray's) whatever `contribution` says. Call only when `validateForm` found nothing.
  */
-export function formToPayloads(
-  form: SettingsForm,
-  latestContribution: Settings["contribution"],
-): { settings: Settings; preferences: Preferences } {
+export function formToPayloads(form: SettingsForm): { settings: Settings; preferences: Preferences } {
   const settings: Settings = {
-    contribution: { ...latestContribution },
+    contribution: { ...form.settings.contribution },
     policy: { ...form.settings.policy },
     budget: { ...form.settings.budget },
     schedule: { compute: texts(form.compute), network: texts(form.network) },
