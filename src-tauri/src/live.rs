@@ -74,7 +74,7 @@ pub async fn run(app: AppHandle) {
         let next_look = tray_look(&overview);
         if look.as_ref() != Some(&next_look) {
             if let Some(tray) = app.try_state::<Tray>() {
-                tray.show(&next_look);
+                tray.show(&next_look, look.as_ref());
             }
             look = Some(next_look);
         }

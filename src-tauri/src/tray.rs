@@ -76,16 +76,25 @@ pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
 }
 
 impl Tray {
-    /// Shows `look`: icon, tooltip, status line, check mark.
-    pub fn show(&self, look: &TrayLook) {
-        let first_line = look.tooltip.lines().next().unwrap_or_default();
-        let results = [
-            Image::from_bytes(tray_menu::icon_png(look.state))
-                .and_then(|icon| self.icon.set_icon(Some(icon))),
-            self.icon.set_tooltip(Some(&look.tooltip)),
-            self.status_line.set_text(first_line),
-            self.contribute.set_checked(look.contribute_checked),
-        ];
+    /// Shows `look`, changing only what differs from `shown` (the look on screen, if any):
+    /// the reason in the tooltip changes every second or so, and a new icon costs a PNG
+    /// decode and, on Linux, a file the tray reloads.
+    pub fn show(&self, look: &TrayLook, shown: Option<&TrayLook>) {
+        let mut results = Vec::new();
+        if shown.map(|s| s.state) != Some(look.state) {
+            results.push(
+                Image::from_bytes(tray_menu::icon_png(look.state))
+                    .and_then(|icon| self.icon.set_icon(Some(icon))),
+            );
+        }
+        if shown.map(|s| &s.tooltip) != Some(&look.tooltip) {
+            let first_line = look.tooltip.lines().next().unwrap_or_default();
+            results.push(self.icon.set_tooltip(Some(&look.tooltip)));
+            results.push(self.status_line.set_text(first_line));
+        }
+        if shown.map(|s| s.contribute_checked) != Some(look.contribute_checked) {
+            results.push(self.contribute.set_checked(look.contribute_checked));
+        }
         for result in results {
             if let Err(error) = result {
                 tracing::warn!("cannot update the tray: {error}");
