@@ -132,9 +132,9 @@ pub fn series(wallet: &Wallet, days: u32, now_ms: u64) -> Result<Vec<EarningsPoi
     let since_ms = now_ms.saturating_sub(u64::from(days) * DAY_MS);
     let bucket = bucket_ms(days);
     let total = wallet.balance()?;
-    let recent = wallet.earned_since(since_ms)?;
     let buckets = wallet.earned_by_bucket(since_ms, bucket)?;
-    let before = MicroTokens(total.0.saturating_sub(recent.0));
+    let recent: u64 = buckets.iter().map(|(_, sum)| sum.0).sum();
+    let before = MicroTokens(total.0.saturating_sub(recent));
     Ok(cumulative_series(
         before, &buckets, bucket, since_ms, now_ms,
     ))
