@@ -124,16 +124,9 @@ impl NodeRuntime {
             }
         };
         *lock(&self.start_error) = None;
-        let status = node_of(&started.network).status();
-        let node_id = status.borrow().node_id;
-        let node_dir = self.paths.node_dir();
-        let wallet = tokio::task::spawn_blocking(move || Wallet::open(&node_dir, node_id))
-            .await
-            .map_err(AppError::io)?;
-        match wallet {
-            Ok(wallet) => *lock(&self.wallet) = Some(Arc::new(wallet)),
-            Err(error) => tracing::error!("cannot open the wallet: {error}"),
-        }
+        let node = node_of(&started.network);
+        let status = node.status();
+        *lock(&self.wallet) = node.wallet();
         let mut started = started;
         started
             .tasks

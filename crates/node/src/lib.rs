@@ -113,6 +113,7 @@ pub struct NodeHandle {
     task: JoinHandle<()>,
     mirror: JoinHandle<()>,
     cache: Option<(Arc<CacheService>, JoinHandle<()>)>,
+    wallet: Option<Arc<Wallet>>,
     data_dir: PathBuf,
 }
 
@@ -125,6 +126,11 @@ impl NodeHandle {
     /// The edge cache, if this node keeps one.
     pub fn cache(&self) -> Option<Arc<CacheService>> {
         self.cache.as_ref().map(|(cache, _)| cache.clone())
+    }
+
+    /// The wallet the node keeps its receipts in (`None` when it could not be opened).
+    pub fn wallet(&self) -> Option<Arc<Wallet>> {
+        self.wallet.clone()
     }
 
     /// The executor that runs contributed work under the policy's budget, if any.
@@ -142,22 +148,24 @@ impl NodeHandle {
         let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
         self.mirror.abort();
+        self.stop_cache();
+        let last = self.status.borrow().clone();
+        status_file::write_final(&self.data_dir, &last);
+    }
+
+    /// Ends the cache's tasks, which hold the service (at most once).
+    fn stop_cache(&mut self) {
         if let Some((cache, stats)) = self.cache.take() {
             stats.abort();
             cache.stop();
         }
-        let last = self.status.borrow().clone();
-        status_file::write_final(&self.data_dir, &last);
     }
 }
 
 impl Drop for NodeHandle {
     /// The cache's tasks hold the service; stop them so it does not outlive the node.
     fn drop(&mut self) {
-        if let Some((cache, stats)) = self.cache.take() {
-            stats.abort();
-            cache.stop();
-        }
+        self.stop_cache();
     }
 }
 
@@ -273,7 +281,7 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         limits: TransportLimits::default(),
         data_dir: config.data_dir.clone(),
         bandwidth_max_age: config.bandwidth_max_age,
-        wallet,
+        wallet: wallet.clone(),
         cache: cache.clone(),
     };
     let backoff = Backoff::new(config.backoff_initial, config.backoff_max);
@@ -297,6 +305,7 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         task,
         mirror,
         cache: cache.zip(cache_status),
+        wallet,
         data_dir: config.data_dir,
     }
 }
