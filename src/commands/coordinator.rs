@@ -34,7 +34,7 @@ pub async fn run(args: CoordinatorArgs) -> anyhow::Result<()> {
         "Nodes join with: idleshare node --coordinator {}",
         coordinator.address()
     );
-    super::stop_requested().await;
+    idleshare_node::stop_requested().await;
     eprintln!("shutting down: telling nodes goodbye and saving the registry");
     coordinator.shutdown().await;
     Ok(())

@@ -41,7 +41,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     };
     tokio::select! {
         _ = super::node::print_status_changes(status, "devnet: node") => {}
-        _ = super::stop_requested() => {}
+        _ = idleshare_node::stop_requested() => {}
         _ = stop_after => {}
     }
     devnet.stop().await;

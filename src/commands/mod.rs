@@ -95,9 +95,6 @@ async fn follow_settings_file(store: Arc<SettingsStore>) {
     .await
 }
 
-/// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM on Unix).
-pub use idleshare_node::stop_requested;
-
 /// A positive number of seconds from the command line.
 pub fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
     anyhow::ensure!(

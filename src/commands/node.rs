@@ -56,7 +56,7 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     }
     tokio::select! {
         _ = print_status_changes(status, "node") => {}
-        _ = super::stop_requested() => {}
+        _ = idleshare_node::stop_requested() => {}
     }
     node.stop().await;
     println!("node: stopped");

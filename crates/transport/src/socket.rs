@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Receive and send buffer asked for each endpoint's socket.
-pub const UDP_BUFFER_BYTES: usize = 4 << 20;
+const UDP_BUFFER_BYTES: usize = 4 << 20;
 
 /// A quinn endpoint on `addr` (a server when `server` is given, else client-only), on a
 /// socket with [`UDP_BUFFER_BYTES`] buffers where the OS allows. Call within a Tokio runtime.
@@ -28,7 +28,7 @@ pub fn bind_endpoint(
 }
 
 /// A non-blocking UDP socket bound to `addr`, its buffers enlarged as far as allowed.
-pub fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if let Err(error) = socket.set_recv_buffer_size(UDP_BUFFER_BYTES) {
         tracing::debug!("UDP receive buffer stays at the default: {error}");
