@@ -12,6 +12,7 @@
 
 mod bulk;
 mod bulk_work;
+pub mod client;
 pub mod config;
 pub mod content;
 mod delivery;

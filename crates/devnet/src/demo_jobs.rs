@@ -13,8 +13,8 @@ use idleshare_protocol::api::{ContentPublished, JobStatus, JobSubmitted};
 use idleshare_protocol::{ContentId, JobLimits, JobSpec};
 use workload_kernels::mandelbrot::Tile;
 
-use crate::api::{DemoApi, DemoApiError};
 use crate::demo_site;
+use idleshare_coordinator::client::{ApiClient, ClientError};
 
 /// The sample Mandelbrot module (built from `assets/workloads/mandelbrot`).
 const MANDELBROT_WASM: &[u8] = include_bytes!("../../../assets/workloads/wasm/mandelbrot.wasm");
@@ -39,7 +39,7 @@ pub enum DemoEvent {
     /// A frame's job finished.
     Finished(JobStatus),
     /// A frame failed; the feeder tries again shortly.
-    Failed(DemoApiError),
+    Failed(ClientError),
     /// The demo site was published to the edge cache.
     SitePublished(ContentPublished),
     /// The demo site was read through the gateway (served by the node once it holds it).
@@ -65,7 +65,7 @@ impl DemoFeeder {
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("idleshare-demo-jobs".into())
-            .spawn(move || feed(&DemoApi::new(format!("http://{http}")), &flag, &observer))?;
+            .spawn(move || feed(&ApiClient::new(&format!("http://{http}")), &flag, &observer))?;
         Ok(Self {
             stop,
             thread: Some(thread),
@@ -92,7 +92,7 @@ impl Drop for DemoFeeder {
     }
 }
 
-fn feed(api: &DemoApi, stop: &AtomicBool, observer: &DemoObserver) {
+fn feed(api: &ApiClient, stop: &AtomicBool, observer: &DemoObserver) {
     let mut frame = 0u32;
     let mut site = None;
     while !stop.load(Ordering::Relaxed) {
@@ -113,7 +113,11 @@ fn feed(api: &DemoApi, stop: &AtomicBool, observer: &DemoObserver) {
 }
 
 /// Publishes the demo site if it is not yet, else visits it; returns its id once published.
-fn tend_site(api: &DemoApi, site: Option<ContentId>, observer: &DemoObserver) -> Option<ContentId> {
+fn tend_site(
+    api: &ApiClient,
+    site: Option<ContentId>,
+    observer: &DemoObserver,
+) -> Option<ContentId> {
     let Some(id) = site else {
         return match demo_site::publish(api) {
             Ok(published) => {
@@ -136,11 +140,11 @@ fn tend_site(api: &DemoApi, site: Option<ContentId>, observer: &DemoObserver) ->
 
 /// Submits frame `frame` and waits for it; `None` when stopped first.
 fn run_frame(
-    api: &DemoApi,
+    api: &ApiClient,
     frame: u32,
     stop: &AtomicBool,
     observer: &DemoObserver,
-) -> Result<Option<JobStatus>, DemoApiError> {
+) -> Result<Option<JobStatus>, ClientError> {
     let module = api.put_blob(MANDELBROT_WASM)?;
     let inputs = frame_tiles(frame)
         .iter()

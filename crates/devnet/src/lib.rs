@@ -7,7 +7,6 @@
 //! Everything here is composition; the coordinator and the node are their own libraries.
 #![deny(missing_docs)]
 
-mod api;
 pub mod demo_jobs;
 pub mod demo_site;
 
@@ -19,8 +18,8 @@ use idleshare_node::settings::Settings;
 use idleshare_node::{KeyStorePreference, NodeConfig, NodeError, NodeHandle, start_node};
 use tokio::sync::watch;
 
-pub use crate::api::DemoApiError;
 pub use crate::demo_jobs::{DemoEvent, DemoFeeder, DemoObserver};
+pub use idleshare_coordinator::client::ClientError;
 
 /// How a local network is started.
 #[derive(Debug, Clone)]
