@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Packages the desktop app as a .deb and checks it: bundles the debug binary cargo already
-# built (`tauri bundle --debug`: no second, release build) with the Tauri CLI from the npm
-# registry (packaging/package.json), installs it with dpkg, checks that the binary, the
-# desktop entry and the icons are in place and that the binary's libraries resolve, then
-# removes the package again. Run by scripts/test.sh after the tests.
+# Packages the desktop app as a .deb and checks it: builds the app (a release build by
+# default: what a user installs), bundles it with the Tauri CLI from the npm registry
+# (packaging/package.json), installs it with dpkg, checks that the binary, the desktop
+# entry and the icons are in place and that the binary's libraries resolve, then removes
+# the package again.
 #
-#   scripts/package-deb.sh            bundle, install, check, remove
-#   scripts/package-deb.sh --keep     leave the package installed
+#   scripts/package-deb.sh            release build, bundle, install, check, remove
+#   scripts/package-deb.sh --keep     ... and leave the package installed
+#   scripts/package-deb.sh --debug    bundle the debug binary the tests already built
+#                                     (scripts/test.sh: no second, release build in CI)
 #
 # Installing needs root (or sudo). Without either, the .deb's contents are checked from
 # the archive instead (dpkg-deb), and it says so.
@@ -14,9 +16,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 keep=false
-[ "${1:-}" = "--keep" ] && keep=true
+profile=release
+for argument in "$@"; do
+  case "$argument" in
+    --keep) keep=true ;;
+    --debug) profile=debug ;;
+    *) echo "package-deb: unknown option $argument (use --keep, --debug)" >&2; exit 2 ;;
+  esac
+done
 target=${CARGO_TARGET_DIR:-$PWD/target}
-binary="$target/debug/idleshare-app"
+binary="$target/$profile/idleshare-app"
 
 (
   cd packaging
@@ -26,14 +35,22 @@ binary="$target/debug/idleshare-app"
     cp package-lock.json "$stamp"
   fi
 )
-if [ ! -x "$binary" ]; then
+if [ "$profile" = release ]; then
+  # Always built (cargo skips what is fresh): a stale release binary must not be packaged.
+  echo "package-deb: building the release app (the first time takes a while)"
+  cargo build --locked --release -p idleshare-app
+  bundle_flags=()
+elif [ ! -x "$binary" ]; then
   echo "package-deb: building the app first"
   cargo build --locked -p idleshare-app
+  bundle_flags=(--debug)
+else
+  bundle_flags=(--debug)
 fi
 
-rm -rf "$target/debug/bundle/deb"
-(cd src-tauri && ../packaging/node_modules/.bin/tauri bundle --debug --bundles deb)
-deb=$(find "$target/debug/bundle/deb" -maxdepth 1 -name '*.deb' | head -n 1)
+rm -rf "$target/$profile/bundle/deb"
+(cd src-tauri && ../packaging/node_modules/.bin/tauri bundle "${bundle_flags[@]}" --bundles deb)
+deb=$(find "$target/$profile/bundle/deb" -maxdepth 1 -name '*.deb' | head -n 1)
 [ -n "$deb" ] || { echo "package-deb: no .deb was produced" >&2; exit 1; }
 echo "package-deb: $deb ($(du -h "$deb" | cut -f1))"
 package=$(dpkg-deb --field "$deb" Package)

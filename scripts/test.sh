@@ -28,5 +28,5 @@ dbus-run-session -- sh -c '
 ' sh "$@"
 
 if [ "$#" -eq 0 ]; then
-  scripts/package-deb.sh
+  scripts/package-deb.sh --debug
 fi

@@ -154,13 +154,24 @@ pub struct NodeRunArgs {
 #[derive(Debug, Clone, Copy)]
 pub struct CacheListen(pub Option<SocketAddr>);
 
-fn parse_cache_listen(text: &str) -> Result<CacheListen, String> {
+/// A `--cache-listen` value that is neither `off` nor an address.
+#[derive(Debug, thiserror::Error)]
+#[error("{text:?} is neither `off` nor an address like 0.0.0.0:7351: {source}")]
+pub struct BadCacheListen {
+    text: String,
+    source: std::net::AddrParseError,
+}
+
+fn parse_cache_listen(text: &str) -> Result<CacheListen, BadCacheListen> {
     if text == "off" {
         return Ok(CacheListen(None));
     }
     text.parse()
         .map(|addr| CacheListen(Some(addr)))
-        .map_err(|e| format!("{text:?} is neither `off` nor an address like 0.0.0.0:7351: {e}"))
+        .map_err(|source| BadCacheListen {
+            text: text.to_owned(),
+            source,
+        })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

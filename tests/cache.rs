@@ -7,21 +7,12 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use support::cache::*;
 use support::compute::ledger;
-use support::{CoordinatorProcess, NodeProcess, wait_until};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use support::{CoordinatorProcess, NodeProcess, serial, wait_until};
 
 const MB: usize = 1 << 20;
 

@@ -7,19 +7,10 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use support::compute::*;
-use support::{CoordinatorProcess, NodeProcess, wait_until};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use support::{CoordinatorProcess, NodeProcess, serial, wait_until};
 
 /// Nodes online and contributing.
 fn start_workers(

@@ -71,10 +71,7 @@ fn killed_coordinator_restarts_and_every_node_is_back_within_10_s_with_its_entry
 
     coordinator.process.kill_hard();
     let restarted_at = Instant::now();
-    let restart_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let restart_ms = idleshare_base::clock::unix_ms();
     let coordinator2 = CoordinatorProcess::start(&data, coordinator.quic_port);
     assert_eq!(
         coordinator2.address, coordinator.address,

@@ -1,7 +1,7 @@
 //! The Idleshare desktop app: the node library in-process, a tray icon per state, and a
 //! dashboard window that exists only while it is open.
 //!
-//! A thin shell (see ARCHITECTURE.md): the decisions are pure functions in
+//! A thin shell (see docs/ARCHITECTURE.md): the decisions are pure functions in
 //! [`overview`], [`tray_menu`], [`contribution`], [`notices`], [`earnings`], [`launch`];
 //! Tauri glue is in [`commands`], [`tray`], [`window`], [`live`]; the node runs in
 //! [`node_runtime`] (the embedded local network when no coordinator is set).

@@ -5,14 +5,23 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+
+use idleshare_base::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub mod cache;
 pub mod compute;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_idleshare");
+
+/// Held by each test of a binary whose tests share the two cores, so they run one at a
+/// time; a failed test releases it like a passing one (the lock does not poison).
+pub fn serial() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock()
+}
 
 /// A child process whose output lines are collected; killed when dropped.
 pub struct Process {
@@ -63,7 +72,7 @@ impl Process {
 
     /// Everything the process printed so far.
     pub fn output(&self) -> String {
-        self.seen.lock().unwrap().join("\n")
+        self.seen.lock().join("\n")
     }
 
     pub fn pid(&self) -> u32 {
@@ -110,7 +119,7 @@ fn forward_lines(
 ) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            seen.lock().unwrap().push(line.clone());
+            seen.lock().push(line.clone());
             let _ = tx.send(line);
         }
     });

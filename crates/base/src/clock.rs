@@ -10,7 +10,9 @@ use chrono::{DateTime, Local, NaiveDate, TimeZone};
 pub fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The start of the local calendar day that contains `unix_ms`, in Unix milliseconds.
@@ -37,7 +39,9 @@ pub fn day_start_ms_in<Tz: TimeZone>(zone: &Tz, unix_ms: u64) -> u64 {
             naive.and_local_timezone(zone.clone()).earliest()
         })
         .next()
-        .map_or(0, |start| u64::try_from(start.timestamp_millis()).unwrap_or(0))
+        .map_or(0, |start| {
+            u64::try_from(start.timestamp_millis()).unwrap_or(0)
+        })
 }
 
 #[cfg(test)]
@@ -61,9 +65,15 @@ mod tests {
         // UTC: 2026-12-03 00:00.
         assert_eq!(day_start_ms_in(&utc, now), 1_796_256_000_000);
         // Tokyo: 19:30 on the 3rd, so its day began at 2026-12-02 15:00 UTC.
-        assert_eq!(day_start_ms_in(&tokyo, now), 1_796_256_000_000 - 9 * 3_600_000);
+        assert_eq!(
+            day_start_ms_in(&tokyo, now),
+            1_796_256_000_000 - 9 * 3_600_000
+        );
         // Hawaii: 00:30 on the 3rd, so its day began at 10:00 UTC on the 3rd.
-        assert_eq!(day_start_ms_in(&hawaii, now), 1_796_256_000_000 + 10 * 3_600_000);
+        assert_eq!(
+            day_start_ms_in(&hawaii, now),
+            1_796_256_000_000 + 10 * 3_600_000
+        );
     }
 
     #[test]
@@ -71,7 +81,10 @@ mod tests {
         for now in [0, 1, 86_399_999, 1_796_293_800_000] {
             let start = local_day_start_ms(now);
             assert!(start <= now, "{start} > {now}");
-            assert!(now - start < 26 * 3_600_000, "{start} is too long before {now}");
+            assert!(
+                now - start < 26 * 3_600_000,
+                "{start} is too long before {now}"
+            );
         }
     }
 }

@@ -83,7 +83,10 @@ impl Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Db").field("path", &self.path).finish()
+        formatter
+            .debug_struct("Db")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -121,7 +124,10 @@ mod tests {
         db.lock().execute("INSERT INTO t VALUES (7)", []).unwrap();
         drop(db);
         let db = Db::open(&path, Durability::PowerLoss, schema).unwrap();
-        let x: i64 = db.lock().query_row("SELECT x FROM t", [], |row| row.get(0)).unwrap();
+        let x: i64 = db
+            .lock()
+            .query_row("SELECT x FROM t", [], |row| row.get(0))
+            .unwrap();
         assert_eq!(x, 7);
         assert_eq!(db.path(), path);
     }

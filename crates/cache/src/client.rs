@@ -5,7 +5,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use idleshare_protocol::tree::{ByteRange, GROUP_BYTES};
 use idleshare_protocol::{ContentId, CoordinatorAddress};
 use quinn::Connection;
 
-use crate::connect::{client_endpoint, connect};
+use crate::connect::{ConnectError, client_endpoint, connect, resolve};
 use crate::download::{BadData, DownloadConfig, DownloadError, Downloader, Payer};
 use crate::fetch::Route;
 
@@ -205,14 +204,9 @@ fn hash_file(path: &Path) -> std::io::Result<ContentId> {
     }
 }
 
-async fn connect_coordinator(plan: &FetchPlan) -> Result<Connection, String> {
-    let host_port = plan.coordinator.host_port();
-    let addr: SocketAddr = tokio::net::lookup_host(&host_port)
-        .await
-        .map_err(|e| format!("cannot resolve {host_port}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host_port} resolves to nothing"))?;
-    let endpoint = client_endpoint(addr).map_err(|e| e.to_string())?;
+async fn connect_coordinator(plan: &FetchPlan) -> Result<Connection, ConnectError> {
+    let addr = resolve(&plan.coordinator.host_port()).await?;
+    let endpoint = client_endpoint(addr)?;
     connect(
         &endpoint,
         &plan.key,
@@ -221,7 +215,6 @@ async fn connect_coordinator(plan: &FetchPlan) -> Result<Connection, String> {
         COORDINATOR_TIMEOUT,
     )
     .await
-    .map_err(|e| e.to_string())
 }
 
 /// A route per provider: its own endpoint when it answers, else the relay.
@@ -234,10 +227,8 @@ async fn routes(
     for provider in &plan.providers {
         if let Some(addr) = provider.direct {
             let direct = async {
-                let endpoint = client_endpoint(addr).map_err(|e| e.to_string())?;
-                connect(&endpoint, &plan.key, provider.node, addr, DIRECT_TIMEOUT)
-                    .await
-                    .map_err(|e| e.to_string())
+                let endpoint = client_endpoint(addr)?;
+                connect(&endpoint, &plan.key, provider.node, addr, DIRECT_TIMEOUT).await
             };
             match direct.await {
                 Ok(connection) => {

@@ -47,6 +47,14 @@ pub enum ConnectError {
         /// What failed.
         detail: String,
     },
+    /// The name could not be resolved to an address.
+    #[error("cannot resolve {host_port}: {source}")]
+    Resolve {
+        /// What was looked up.
+        host_port: String,
+        /// The resolver's answer (an empty answer is `NotFound`).
+        source: std::io::Error,
+    },
     /// No answer in time.
     #[error("no answer from {addr} within {after:?}")]
     Timeout {
@@ -55,6 +63,24 @@ pub enum ConnectError {
         /// How long we waited.
         after: Duration,
     },
+}
+
+/// The first address `host_port` resolves to.
+pub async fn resolve(host_port: &str) -> Result<SocketAddr, ConnectError> {
+    let error = |source| ConnectError::Resolve {
+        host_port: host_port.to_owned(),
+        source,
+    };
+    tokio::net::lookup_host(host_port)
+        .await
+        .map_err(error)?
+        .next()
+        .ok_or_else(|| {
+            error(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no address",
+            ))
+        })
 }
 
 /// A client-only endpoint on an ephemeral port of the family of `towards`.

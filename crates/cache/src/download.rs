@@ -3,6 +3,7 @@
 //! crawls. Every segment is checked group by group before it is handed out; every node that
 //! served is paid by a signed receipt.
 
+use idleshare_base::clock::unix_ms;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -356,11 +357,4 @@ fn corrupt_offset(error: &idleshare_protocol::tree::TreeError) -> u64 {
         TreeError::BadGroup { offset, .. } | TreeError::BadParent { offset, .. } => *offset,
         _ => 0,
     }
-}
-
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -20,6 +20,7 @@ use quinn::{Connection, RecvStream};
 use tokio::sync::mpsc;
 
 use crate::pace::Pacer;
+use crate::store::StoreError;
 use crate::verifier::{Checked, StreamVerifier};
 
 /// How a client reaches a copy.
@@ -136,7 +137,7 @@ pub enum FetchError {
     },
     /// The caller's sink refused a piece (for example a full disk).
     #[error("storing what arrived: {0}")]
-    Sink(String),
+    Sink(#[source] StoreError),
 }
 
 impl FetchError {
@@ -196,7 +197,7 @@ pub async fn fetch_range(
     size: u64,
     range: ByteRange,
     options: FetchOptions<'_>,
-    mut sink: impl FnMut(Piece<'_>) -> Result<(), String>,
+    mut sink: impl FnMut(Piece<'_>) -> Result<(), StoreError>,
 ) -> Result<Transfer, FetchError> {
     let stall = options.stall;
     let who = route.label();
@@ -269,7 +270,7 @@ async fn receive_checked(
     expected: u64,
     options: &FetchOptions<'_>,
     who: &str,
-    sink: &mut impl FnMut(Piece<'_>) -> Result<(), String>,
+    sink: &mut impl FnMut(Piece<'_>) -> Result<(), StoreError>,
 ) -> Result<(), FetchError> {
     let (chunks, mut chunk_queue) = mpsc::channel::<Vec<u8>>(CHUNKS_AHEAD);
     let (results, mut checked) = mpsc::channel::<CheckedBatch>(CHUNKS_AHEAD);
@@ -335,7 +336,7 @@ async fn receive_checked(
 fn deliver(
     batch: CheckedBatch,
     who: &str,
-    sink: &mut impl FnMut(Piece<'_>) -> Result<(), String>,
+    sink: &mut impl FnMut(Piece<'_>) -> Result<(), StoreError>,
 ) -> Result<(), FetchError> {
     let batch = batch.map_err(|error| FetchError::Corrupt {
         who: who.to_owned(),

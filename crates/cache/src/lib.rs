@@ -22,9 +22,11 @@ pub mod serve;
 pub mod store;
 mod verifier;
 
-pub use connect::{ConnectError, cache_limits, client_endpoint, connect, server_endpoint};
+pub use connect::{ConnectError, cache_limits, client_endpoint, connect, resolve, server_endpoint};
 pub use download::{BadData, DownloadConfig, DownloadError, Downloader, Payer, Segment};
 pub use fetch::{FetchError, FetchOptions, Piece, Route, Transfer, fetch_range, send_receipt};
 pub use pace::Pacer;
 pub use serve::{ServeError, Tamper, send_range};
-pub use store::{ContentReader, ContentStore, Fill, ScrubOutcome, StoreError, StoredItem, Usage};
+pub use store::{
+    ContentReader, ContentStore, Damage, Fill, ScrubOutcome, StoreError, StoredItem, Usage,
+};

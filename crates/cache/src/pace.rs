@@ -1,8 +1,8 @@
 //! Upload caps: a token bucket shared by every transfer of a node, which also counts the
 //! bytes it lets through (the node's cache traffic, for the dashboard).
 
+use idleshare_base::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -48,16 +48,13 @@ impl Pacer {
 
     /// Changes the rate (the owner edited the cap, or the policy changed).
     pub fn set_rate(&self, rate: Option<u64>) {
-        let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut bucket = self.bucket.lock();
         bucket.rate = rate;
     }
 
     /// The current rate.
     pub fn rate(&self) -> Option<u64> {
-        self.bucket
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .rate
+        self.bucket.lock().rate
     }
 
     /// Waits until `bytes` may be sent.
@@ -70,7 +67,7 @@ impl Pacer {
 
     /// Takes `bytes` (going into debt if needed) and says how long to wait before sending.
     fn reserve(&self, bytes: u64, now: Instant) -> Option<Duration> {
-        let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut bucket = self.bucket.lock();
         let rate = bucket.rate? as f64;
         if rate <= 0.0 {
             return Some(Duration::from_secs(3600));

@@ -13,14 +13,15 @@ mod files;
 mod fill;
 mod index;
 
+use idleshare_base::sync::Mutex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use idleshare_protocol::ContentId;
 use idleshare_protocol::tree::{OutboardBuilder, TreeShape};
 
-pub use self::files::ContentReader;
+pub use self::files::{ContentReader, Damage};
 pub use self::fill::Fill;
 use self::index::IndexDb;
 
@@ -138,7 +139,7 @@ pub enum ScrubOutcome {
         /// The content.
         id: ContentId,
         /// What was wrong.
-        detail: String,
+        damage: Damage,
     },
 }
 
@@ -224,10 +225,6 @@ impl ContentStore {
         Ok(store)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -235,7 +232,7 @@ impl ContentStore {
 
     /// Space in use.
     pub fn usage(&self) -> Usage {
-        let state = self.lock();
+        let state = self.state.lock();
         Usage {
             used_bytes: state.used(),
             quota_bytes: state.quota,
@@ -245,18 +242,18 @@ impl ContentStore {
 
     /// Every stored item.
     pub fn items(&self) -> Vec<StoredItem> {
-        self.lock().items.values().map(|e| e.item).collect()
+        self.state.lock().items.values().map(|e| e.item).collect()
     }
 
     /// Whether `id` is stored complete.
     pub fn contains(&self, id: &ContentId) -> bool {
-        self.lock().items.contains_key(id)
+        self.state.lock().items.contains_key(id)
     }
 
     /// Changes the quota, evicting least recently used items until what is stored fits.
     /// Returns the evicted ids.
     pub fn set_quota(&self, quota: u64) -> Result<Vec<ContentId>, StoreError> {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         state.quota = quota;
         self.evict_until(&mut state, 0)
     }
@@ -285,7 +282,7 @@ impl ContentStore {
     ) -> Result<(Fill, Vec<ContentId>), StoreError> {
         let need = disk_bytes(size);
         let evicted = {
-            let mut state = self.lock();
+            let mut state = self.state.lock();
             if state.items.contains_key(&id) {
                 return Err(StoreError::AlreadyHeld(id));
             }
@@ -313,7 +310,7 @@ impl ContentStore {
         match Fill::create(self.clone(), id, size) {
             Ok(fill) => Ok((fill, evicted)),
             Err(e) => {
-                self.lock().filling.remove(&id);
+                self.state.lock().filling.remove(&id);
                 Err(e)
             }
         }
@@ -321,7 +318,7 @@ impl ContentStore {
 
     /// Ends a fill: on success the item becomes visible; either way its reservation ends.
     fn finish_fill(&self, id: ContentId, stored: Option<StoredItem>) -> Result<(), StoreError> {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         let reserved = state.filling.remove(&id).unwrap_or(0);
         let Some(item) = stored else { return Ok(()) };
         if state.used() + reserved > state.quota {
@@ -339,7 +336,7 @@ impl ContentStore {
     /// Opens `id` for reading and marks it used now; `None` if not stored.
     pub fn reader(&self, id: &ContentId, now_ms: u64) -> Result<Option<ContentReader>, StoreError> {
         let (item, write_access) = {
-            let mut state = self.lock();
+            let mut state = self.state.lock();
             let Some(entry) = state.items.get_mut(id) else {
                 return Ok(None);
             };
@@ -366,7 +363,7 @@ impl ContentStore {
 
     /// Removes `id`; false if it was not stored.
     pub fn remove(&self, id: &ContentId) -> Result<bool, StoreError> {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         if state.items.remove(id).is_none() {
             return Ok(false);
         }
@@ -383,6 +380,7 @@ impl ContentStore {
         min_age_ms: u64,
     ) -> Result<Option<ScrubOutcome>, StoreError> {
         let candidate = self
+            .state
             .lock()
             .items
             .values()
@@ -395,17 +393,17 @@ impl ContentStore {
         match files::check_item(&self.dir, &item) {
             Ok(()) => {
                 self.index.scrubbed(&item.id, now_ms)?;
-                if let Some(entry) = self.lock().items.get_mut(&item.id) {
+                if let Some(entry) = self.state.lock().items.get_mut(&item.id) {
                     entry.item.last_scrub_ms = now_ms;
                 }
                 Ok(Some(ScrubOutcome::Intact(item.id)))
             }
-            Err(detail) => {
-                tracing::warn!("cache scrub: {}: {detail}; evicted", item.id);
+            Err(damage) => {
+                tracing::warn!("cache scrub: {}: {damage}; evicted", item.id);
                 self.remove(&item.id)?;
                 Ok(Some(ScrubOutcome::Corrupt {
                     id: item.id,
-                    detail,
+                    damage,
                 }))
             }
         }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use idleshare_cache::store::disk_bytes;
-use idleshare_cache::{ContentStore, ScrubOutcome, StoreError};
+use idleshare_cache::{ContentStore, Damage, ScrubOutcome, StoreError};
 use idleshare_protocol::ContentId;
 use idleshare_protocol::tree::{ByteRange, OutboardBuilder, PARENT_BYTES, Steps, TreeShape};
 
@@ -220,12 +220,13 @@ fn scrub_finds_a_flipped_byte_and_evicts_the_item() {
     let corrupt = found
         .iter()
         .find_map(|o| match o {
-            ScrubOutcome::Corrupt { id, detail } => Some((*id, detail.clone())),
+            ScrubOutcome::Corrupt { id, damage } => Some((*id, damage.clone())),
             ScrubOutcome::Intact(_) => None,
         })
         .expect("the corrupt item is found");
     assert_eq!(corrupt.0, bad);
-    assert!(corrupt.1.contains("hash to"), "{}", corrupt.1);
+    assert!(matches!(corrupt.1, Damage::WrongHash(_)), "{}", corrupt.1);
+    assert!(corrupt.1.to_string().contains("hash to"), "{}", corrupt.1);
     assert!(!store.contains(&bad) && store.contains(&good));
     // Scrubbed items are not scrubbed again until they age.
     assert_eq!(store.scrub_next(1_050, 100).unwrap(), None);

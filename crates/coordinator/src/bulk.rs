@@ -5,7 +5,8 @@
 //! most 16 MiB, and a token bucket caps bandwidth-test streams per node (work transfers are
 //! bounded by the node's leases instead).
 
-use std::sync::{Arc, Mutex};
+use idleshare_base::sync::Mutex;
+use std::sync::Arc;
 use std::time::Instant;
 
 use idleshare_protocol::NodeId;
@@ -61,18 +62,13 @@ async fn serve_bulk_stream(
         return Ok(());
     };
     if let Err(message) = request.validate() {
-        return refuse(&mut send, message).await;
+        return refuse(&mut send, message.to_string()).await;
     }
     let rationed = matches!(
         request,
         BulkRequest::Download { .. } | BulkRequest::Upload { .. }
     );
-    if rationed
-        && !bucket
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .try_take(Instant::now())
-    {
+    if rationed && !bucket.lock().try_take(Instant::now()) {
         return refuse(&mut send, "too many bulk transfers; try again later".into()).await;
     }
     match request {

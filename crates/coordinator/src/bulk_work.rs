@@ -13,7 +13,9 @@ use quinn::{RecvStream, SendStream};
 use crate::bulk::refuse;
 use crate::jobs::ReportOutcome;
 use crate::jobs::ops::Op;
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 
 /// How long a node may take to send a result's output bytes.
 const OUTPUT_READ_TIMEOUT: Duration = Duration::from_secs(120);

@@ -8,7 +8,9 @@ use idleshare_protocol::work::MAX_INLINE_INPUT;
 use idleshare_protocol::{CoordinatorMessage, NodeId};
 
 use crate::jobs::ops::Outbound;
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 
 /// How often leases are checked for expiry.
 const EXPIRY_TICK: Duration = Duration::from_secs(1);

@@ -1,12 +1,16 @@
-//! The Idleshare coordinator: admits nodes over QUIC and keeps a durable registry.
+//! The Idleshare coordinator: admits nodes over QUIC, schedules and verifies compute jobs,
+//! pays signed receipts, keeps published content pinned on nodes, and stores it all durably.
 //!
 //! - [`registry`] and [`rate`]: pure decisions (who is online, frame-rate limits);
-//! - [`store`]: the durable store interface and its SQLite (WAL) implementation;
+//! - [`store`]: the registry's store interface and its SQLite (WAL) implementation;
+//! - [`jobs`]: compute jobs: a pure book (assignment, quorum, settlement, receipts), an
+//!   engine that commits its changes (`work.db`) and only then sends messages;
 //! - [`server`]: the running coordinator (QUIC endpoint, sessions, flush, shutdown);
 //! - [`config`]: how a coordinator is run;
 //! - `bulk`: bulk streams beside the control stream (the bandwidth test);
 //! - [`http`]: the HTTP API (`/v1/nodes`, `/metrics`);
 //! - [`content`]: published content, pins on nodes, relay, spot checks, the gateway;
+//! - [`client`]: the typed client of the HTTP API, for shells and the local network;
 //! - [`metrics`]: counters in the Prometheus text format.
 #![deny(missing_docs)]
 

@@ -1,9 +1,11 @@
 //! The running coordinator: QUIC endpoint, session bookkeeping, periodic flush, shutdown.
 
+use idleshare_base::clock::unix_ms;
+use idleshare_base::sync::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use idleshare_protocol::ALPN;
@@ -56,20 +58,6 @@ pub(crate) struct Shared {
     outboxes: Mutex<HashMap<NodeId, mpsc::Sender<CoordinatorMessage>>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Milliseconds since the Unix epoch (the one place the coordinator reads the wall clock).
-pub(crate) fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 impl Shared {
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.clone()
@@ -87,13 +75,15 @@ impl Shared {
         // Stored first, shown second: a node seen online in the registry is on disk, so a
         // coordinator killed right after keeps its entry (first_seen included).
         let record =
-            lock(&self.registry).registration(id, capabilities, remote.to_string(), unix_ms());
+            self.registry
+                .lock()
+                .registration(id, capabilities, remote.to_string(), unix_ms());
         let store = self.store.clone();
         let saved = record.clone();
         let write = tokio::task::spawn_blocking(move || store.save_nodes(&[saved])).await;
         write.unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))?;
-        lock(&self.registry).insert(record.clone());
-        if let Some(old) = lock(&self.live).insert(id, connection.clone())
+        self.registry.lock().insert(record.clone());
+        if let Some(old) = self.live.lock().insert(id, connection.clone())
             && old.stable_id() != connection.stable_id()
         {
             old.close(0u32.into(), b"replaced by a newer session of the same node");
@@ -106,26 +96,26 @@ impl Shared {
 
     /// The live control connection of `id`, if it is connected.
     pub fn live_connection(&self, id: &NodeId) -> Option<Connection> {
-        lock(&self.live).get(id).cloned()
+        self.live.lock().get(id).cloned()
     }
 
     pub fn heartbeat(&self, id: &NodeId, activity: &NodeActivity) {
-        lock(&self.registry).heartbeat(id, activity, unix_ms());
+        self.registry.lock().heartbeat(id, activity, unix_ms());
     }
 
     /// Stores newer capabilities; returns the cache port they replaced.
     pub fn update_capabilities(&self, id: &NodeId, capabilities: Capabilities) -> Option<u16> {
-        lock(&self.registry).update_capabilities(id, capabilities)
+        self.registry.lock().update_capabilities(id, capabilities)
     }
 
     /// Marks the node offline if `connection` is still its live session; its running
     /// leases go to other nodes.
     pub fn session_ended(&self, id: &NodeId, connection: &Connection) {
-        let mut live = lock(&self.live);
+        let mut live = self.live.lock();
         if live.get(id).map(Connection::stable_id) == Some(connection.stable_id()) {
             live.remove(id);
-            lock(&self.registry).go_offline(id);
-            lock(&self.outboxes).remove(id);
+            self.registry.lock().go_offline(id);
+            self.outboxes.lock().remove(id);
             let now = unix_ms();
             self.work
                 .apply(|book, rng, ch| book.node_disconnected(*id, now, rng, ch));
@@ -137,7 +127,7 @@ impl Shared {
     /// engine the node is connected.
     pub fn open_outbox(&self, id: NodeId) -> mpsc::Receiver<CoordinatorMessage> {
         let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
-        lock(&self.outboxes).insert(id, sender);
+        self.outboxes.lock().insert(id, sender);
         let now = unix_ms();
         self.work
             .apply(|book, rng, ch| book.node_connected(id, now, rng, ch));
@@ -146,7 +136,7 @@ impl Shared {
 
     /// Queues messages for nodes' control streams; a full or closed queue drops them.
     pub fn send_to_nodes(&self, messages: Vec<(NodeId, CoordinatorMessage)>) {
-        let outboxes = lock(&self.outboxes);
+        let outboxes = self.outboxes.lock();
         for (node, message) in messages {
             if let Some(outbox) = outboxes.get(&node)
                 && let Err(e) = outbox.try_send(message)
@@ -157,18 +147,18 @@ impl Shared {
     }
 
     pub fn records(&self) -> Vec<NodeRecord> {
-        lock(&self.registry).records()
+        self.registry.lock().records()
     }
 
     pub fn counts(&self) -> (usize, usize) {
-        lock(&self.registry).counts()
+        self.registry.lock().counts()
     }
 
     /// Writes every changed record; on failure they stay dirty for the next flush.
     fn flush(&self) -> Result<(), StoreError> {
-        let dirty = lock(&self.registry).take_dirty();
+        let dirty = self.registry.lock().take_dirty();
         self.store.save_nodes(&dirty).inspect_err(|_| {
-            lock(&self.registry).mark_dirty(dirty.iter().map(|r| r.id));
+            self.registry.lock().mark_dirty(dirty.iter().map(|r| r.id));
         })
     }
 }
@@ -306,7 +296,7 @@ impl Coordinator {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.accept_task.await;
-        lock(&self.shared.registry).all_offline();
+        self.shared.registry.lock().all_offline();
         let shared = self.shared.clone();
         match tokio::task::spawn_blocking(move || shared.flush()).await {
             Ok(Ok(())) => {}

@@ -162,7 +162,7 @@ async fn admit(
     };
     capabilities
         .validate()
-        .map_err(|e| SessionEnd::Rejected(ErrorCode::InvalidContent, e))?;
+        .map_err(|e| SessionEnd::Rejected(ErrorCode::InvalidContent, e.to_string()))?;
     let cache_port = capabilities.cache_port;
     let record = shared
         .register(certified, capabilities, remote, connection)

@@ -16,7 +16,9 @@ use quinn::{RecvStream, SendStream};
 use tokio::sync::mpsc;
 
 use crate::rate::TokenBucket;
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 use crate::session::{SessionEnd, unexpected};
 
 /// Most slots a node may ask for at once.
@@ -139,7 +141,7 @@ impl Session<'_> {
                 if let Err(e) = capabilities.validate() {
                     return Some(SessionEnd::Rejected(
                         idleshare_protocol::ErrorCode::InvalidContent,
-                        e,
+                        e.to_string(),
                     ));
                 }
                 let cache_port = capabilities.cache_port;

@@ -5,11 +5,12 @@
 //! A Postgres-compatible store can implement [`RegistryStore`] when one machine is not
 //! enough.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
+
+use idleshare_base::db::{Db, DbError, Durability};
 
 use idleshare_protocol::{Capabilities, NodeActivity, NodeId};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use crate::registry::{NodeRecord, NodeState};
 
@@ -17,13 +18,8 @@ use crate::registry::{NodeRecord, NodeState};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened or migrated.
-    #[error("cannot open the database {path}: {source}")]
-    Open {
-        /// The database file.
-        path: PathBuf,
-        /// The cause.
-        source: rusqlite::Error,
-    },
+    #[error(transparent)]
+    Open(#[from] DbError),
     /// A query failed (for example the disk is full).
     #[error("database error: {0}")]
     Query(#[from] rusqlite::Error),
@@ -50,7 +46,7 @@ pub trait RegistryStore: Send + Sync {
 
 /// The registry in an embedded SQLite database file.
 pub struct SqliteStore {
-    connection: Mutex<Connection>,
+    db: Db,
 }
 
 const SCHEMA: &str = "
@@ -64,42 +60,12 @@ CREATE TABLE IF NOT EXISTS nodes (
     remote_addr   TEXT NOT NULL
 );";
 
-/// Opens (or creates) a coordinator database at `path`: WAL, `synchronous=NORMAL` (a commit
-/// survives a killed process; a power cut may lose the last second), a 5 s busy timeout,
-/// and `schema` applied.
-pub(crate) fn open_database(path: &Path, schema: &str) -> Result<Connection, StoreError> {
-    let open_error = |source| StoreError::Open {
-        path: path.to_owned(),
-        source,
-    };
-    let connection = Connection::open(path).map_err(open_error)?;
-    connection
-        .pragma_update(None, "journal_mode", "WAL")
-        .map_err(open_error)?;
-    connection
-        .pragma_update(None, "synchronous", "NORMAL")
-        .map_err(open_error)?;
-    connection
-        .busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(open_error)?;
-    connection.execute_batch(schema).map_err(open_error)?;
-    Ok(connection)
-}
-
 impl SqliteStore {
     /// Opens (or creates) the database at `path` in WAL mode.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            connection: Mutex::new(open_database(path, SCHEMA)?),
+            db: Db::open(path, Durability::ProcessCrash, SCHEMA)?,
         })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite half-written (transactions),
-        // so a poisoned lock is still safe to use.
-        self.connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -119,7 +85,7 @@ fn decode_row(
 
 impl RegistryStore for SqliteStore {
     fn load_nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
-        let connection = self.lock();
+        let connection = self.db.lock();
         let mut statement = connection.prepare(
             "SELECT id, capabilities, first_seen_ms, last_seen_ms, state, activity, remote_addr FROM nodes",
         )?;
@@ -153,7 +119,7 @@ impl RegistryStore for SqliteStore {
         if records.is_empty() {
             return Ok(());
         }
-        let mut connection = self.lock();
+        let mut connection = self.db.lock();
         let transaction = connection.transaction()?;
         {
             let mut upsert = transaction.prepare_cached(
@@ -228,6 +194,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
         let mode: String = store
+            .db
             .lock()
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
@@ -239,6 +206,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
         store
+            .db
             .lock()
             .execute(
                 "INSERT INTO nodes VALUES ('not-an-id', '{}', 0, 0, 'online', '\"Starting\"', '')",
@@ -256,7 +224,7 @@ mod tests {
         store.save_nodes(&[record(1, 10)]).unwrap();
         // Cap the database at its current size: the next growth fails as on a full disk.
         {
-            let connection = store.lock();
+            let connection = store.db.lock();
             let pages: i64 = connection
                 .query_row("PRAGMA page_count", [], |row| row.get(0))
                 .unwrap();

@@ -19,11 +19,13 @@ mod permission;
 mod scrub;
 mod server;
 
+use idleshare_base::clock::unix_ms;
+use idleshare_base::sync::Mutex;
 use std::collections::{HashSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
@@ -109,10 +111,6 @@ pub struct CacheService {
     stopped: AtomicBool,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl CacheService {
     /// Opens the store in `data_dir/cache`, binds the endpoint and starts the background
     /// tasks (serving, fills, quota and caps from the settings, scrubbing).
@@ -162,7 +160,7 @@ impl CacheService {
                 endpoint,
             )));
         }
-        *lock(&service.tasks) = tasks;
+        *service.tasks.lock() = tasks;
         scrub::start(&service, config.scrub_every, config.scrub_min_age);
         Ok(service)
     }
@@ -198,13 +196,13 @@ impl CacheService {
 
     /// A pin order from the coordinator: stored in the background, reported when done.
     pub fn pin(&self, order: PinOrder) {
-        lock(&self.unpinned).remove(&order.content);
+        self.unpinned.lock().remove(&order.content);
         let _ = self.orders.send(order);
     }
 
     /// The coordinator no longer wants `content` here.
     pub fn unpin(&self, content: ContentId) {
-        lock(&self.unpinned).insert(content);
+        self.unpinned.lock().insert(content);
         match self.store.remove(&content) {
             Ok(true) => tracing::info!("cache: unpinned {}", content.short()),
             Ok(false) => {}
@@ -215,7 +213,7 @@ impl CacheService {
     /// Stops the background tasks and closes the endpoint.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
-        for task in lock(&self.tasks).drain(..) {
+        for task in self.tasks.lock().drain(..) {
             task.abort();
         }
         if let Some(endpoint) = &self.endpoint {
@@ -228,7 +226,7 @@ impl CacheService {
     }
 
     fn report(&self, content: ContentId, outcome: PinOutcome) {
-        let mut reports = lock(&self.reports);
+        let mut reports = self.reports.lock();
         if reports.len() >= MAX_QUEUED_REPORTS {
             reports.pop_front();
         }
@@ -247,7 +245,7 @@ impl CacheService {
     }
 
     fn claim(&self, receipt: SignedServiceReceipt) {
-        lock(&self.claims).add(receipt, crate::session::unix_ms());
+        self.claims.lock().add(receipt, unix_ms());
         self.outgoing.notify_one();
     }
 
@@ -258,12 +256,12 @@ impl CacheService {
 
     /// Pin reports waiting (taken: the session sends them now).
     pub(crate) fn take_reports(&self) -> Vec<(ContentId, PinOutcome)> {
-        lock(&self.reports).drain(..).collect()
+        self.reports.lock().drain(..).collect()
     }
 
     /// Puts reports back at the front after a failed send.
     pub(crate) fn requeue_reports(&self, reports: Vec<(ContentId, PinOutcome)>) {
-        let mut queue = lock(&self.reports);
+        let mut queue = self.reports.lock();
         for report in reports.into_iter().rev() {
             queue.push_front(report);
         }
@@ -271,22 +269,22 @@ impl CacheService {
 
     /// Unsent service receipts, at most `max`.
     pub(crate) fn take_claims(&self, max: usize) -> Vec<SignedServiceReceipt> {
-        lock(&self.claims).take_unsent(max)
+        self.claims.lock().take_unsent(max)
     }
 
     /// Whether more claims wait.
     pub(crate) fn has_claims(&self) -> bool {
-        lock(&self.claims).has_unsent()
+        self.claims.lock().has_unsent()
     }
 
     /// A new session: every unpaid claim goes out again.
     pub(crate) fn resend_claims(&self) {
-        lock(&self.claims).resend_all(crate::session::unix_ms());
+        self.claims.lock().resend_all(unix_ms());
     }
 
     /// A ledger receipt paid a client session up to `upto` bytes.
     pub(crate) fn claim_paid(&self, client: NodeId, session: u64, upto: u64) {
-        lock(&self.claims).paid(client, session, upto);
+        self.claims.lock().paid(client, session, upto);
     }
 }
 

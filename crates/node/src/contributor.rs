@@ -19,9 +19,9 @@ use crate::executor::{InputWatcher, InputWatcherConfig, WorkExecutor};
 use crate::monitor::desktop::detect_input_idle_source;
 use crate::monitor::{ResourceMonitor, Snapshot};
 use crate::policy::{ContributionPolicy, Decision, PauseReason, PolicyClock};
-use crate::session::unix_ms;
 use crate::settings::Settings;
 use crate::status::NodeStatus;
+use idleshare_base::clock::unix_ms;
 
 /// How often to sample while a setting pauses the node (switched off, snoozed, outside the
 /// schedule): no reading can change that decision, and a node its owner switched off should

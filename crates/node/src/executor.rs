@@ -5,9 +5,9 @@
 //! call and keeps its own state between calls. Workers check a shared pause gate between
 //! slices and park on it (no CPU at all) while work is paused, so [`WorkExecutor::pause_now`]
 //! only flips an atomic flag and returns. A paused job stays whole and resumes where it left
-//! off. WebAssembly jobs will end their slices through wasmtime's epoch interruption (an
-//! async yield at the next epoch tick) instead of returning by themselves; the gate stays the
-//! same.
+//! off. WebAssembly units (`executor/wasm_unit.rs`) end their slices through wasmtime's
+//! epoch interruption (an async yield at the next epoch tick) instead of returning by
+//! themselves; the gate is the same for both.
 //!
 //! The budget decides how many workers run ([`Budget::cores`]) and for what share of the
 //! time ([`Budget::cpu_percent`], by duty cycling over 50 ms periods). The

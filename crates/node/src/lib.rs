@@ -24,6 +24,7 @@ pub mod status_file;
 pub mod wallet;
 pub mod work;
 
+use idleshare_base::clock::unix_ms;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -221,7 +222,7 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
 
     let mut monitor =
         ResourceMonitor::system(detect_input_idle_source(), detect_fullscreen_source());
-    let first = monitor.sample(session::unix_ms());
+    let first = monitor.sample(unix_ms());
     let offer = Capabilities {
         gpus: first.gpus.iter().map(|gpu| gpu.name.clone()).collect(),
         bandwidth: bandwidth::load_report(&config.data_dir),

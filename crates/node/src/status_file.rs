@@ -6,6 +6,7 @@
 //! when the node stops. A reader judges liveness by `written_at_ms`. Rewriting the file
 //! every second was a large share of a paused node's CPU (`idleshare bench overhead`).
 
+use idleshare_base::clock::unix_ms;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -86,7 +87,7 @@ fn write_status_file(path: &Path, status: &NodeStatus, now_ms: u64) -> std::io::
 /// Records the node's last state when it stops.
 pub fn write_final(data_dir: &Path, status: &NodeStatus) {
     let path = status_path(data_dir);
-    if let Err(e) = write_status_file(&path, status, crate::session::unix_ms()) {
+    if let Err(e) = write_status_file(&path, status, unix_ms()) {
         tracing::warn!("cannot write {}: {e}", path.display());
     }
 }
@@ -106,7 +107,7 @@ pub async fn mirror_status(data_dir: PathBuf, mut status: watch::Receiver<NodeSt
     let mut warned = false;
     loop {
         let written = status.borrow_and_update().clone();
-        if let Err(e) = write_status_file(&path, &written, crate::session::unix_ms())
+        if let Err(e) = write_status_file(&path, &written, unix_ms())
             && !warned
         {
             tracing::warn!("cannot write {}: {e}", path.display());

@@ -9,9 +9,10 @@ mod cancel;
 pub mod report;
 pub mod transfer;
 
+use idleshare_base::sync::Mutex;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use idleshare_protocol::job::MAX_UNIT_BYTES;
 use idleshare_protocol::{Assignment, ContentId, LeaseId, UnitReport, abi};
@@ -72,10 +73,6 @@ pub struct WorkRunner {
     corrupt_outputs: bool,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl WorkRunner {
     /// A runner on `executor`; events for the session arrive on the returned receiver.
     /// `corrupt_outputs` makes this a lying node, for tests of validation only.
@@ -101,21 +98,21 @@ impl WorkRunner {
 
     /// Leases held now.
     pub fn held(&self) -> u32 {
-        lock(&self.held).len() as u32
+        self.held.lock().len() as u32
     }
 
     /// Counters so far.
     pub fn stats(&self) -> WorkStats {
         WorkStats {
             held: self.held(),
-            ..*lock(&self.stats)
+            ..*self.stats.lock()
         }
     }
 
     /// Takes a lease: fetches what it needs over `connection` and queues it on the executor.
     pub fn assign(self: &Arc<Self>, assignment: Assignment, connection: Connection) {
         let cancel = Arc::new(AtomicBool::new(false));
-        lock(&self.held).insert(assignment.lease, cancel.clone());
+        self.held.lock().insert(assignment.lease, cancel.clone());
         let runner = self.clone();
         tokio::spawn(async move {
             let lease = assignment.lease;
@@ -143,7 +140,7 @@ impl WorkRunner {
                 Prepare::Fetch(error) => {
                     Settled::Abandon(format!("cannot fetch the module: {error}"))
                 }
-                Prepare::Sandbox(error) => Settled::Abandon(error),
+                Prepare::Sandbox(error) => Settled::Abandon(error.to_string()),
             })?;
         let input = match assignment.inline_input {
             Some(input) if ContentId::of(&input) == assignment.input => input,
@@ -151,7 +148,10 @@ impl WorkRunner {
                 .await
                 .map_err(|e| Settled::Abandon(format!("cannot fetch the input: {e}")))?,
         };
-        let sandbox = self.sandbox().await.map_err(Settled::Abandon)?;
+        let sandbox = self
+            .sandbox()
+            .await
+            .map_err(|e| Settled::Abandon(e.to_string()))?;
         let run = sandbox.start(&module, &assignment.entry, input, assignment.limits);
         let (events, corrupt) = (self.events.clone(), self.corrupt_outputs);
         let on_finish = Box::new(move |outcome: RunOutcome| {
@@ -169,7 +169,7 @@ impl WorkRunner {
         assignment: &Assignment,
         connection: &Connection,
     ) -> Result<LoadedModule, Prepare> {
-        if let Some(module) = lock(&self.modules).get(&assignment.module) {
+        if let Some(module) = self.modules.lock().get(&assignment.module) {
             return Ok(module.clone());
         }
         let bytes = transfer::fetch(connection, assignment.module, abi::MAX_MODULE_BYTES as u32)
@@ -181,7 +181,7 @@ impl WorkRunner {
             .await
             .map_err(|e| Prepare::Load(LoadError::Compile(e.to_string())))?
             .map_err(Prepare::Load)?;
-        let mut modules = lock(&self.modules);
+        let mut modules = self.modules.lock();
         if modules.len() >= MODULES_IN_MEMORY {
             modules.clear();
         }
@@ -190,31 +190,27 @@ impl WorkRunner {
     }
 
     /// The sandbox, started on first use (engine, instance pool, epoch ticker: a few ms).
-    async fn sandbox(&self) -> Result<Sandbox, String> {
-        if let Some(sandbox) = lock(&self.sandbox).as_ref() {
+    async fn sandbox(&self) -> Result<Sandbox, SandboxStartError> {
+        if let Some(sandbox) = self.sandbox.lock().as_ref() {
             return Ok(sandbox.clone());
         }
         let config = self.sandbox_config.clone();
-        let started = tokio::task::spawn_blocking(move || Sandbox::new(config))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|result| result.map_err(|e| e.to_string()))
-            .map_err(|e| format!("cannot start the WebAssembly sandbox: {e}"))?;
+        let started = tokio::task::spawn_blocking(move || Sandbox::new(config)).await??;
         // Two first units may race here: keep whichever arrived first.
-        Ok(lock(&self.sandbox).get_or_insert(started).clone())
+        Ok(self.sandbox.lock().get_or_insert(started).clone())
     }
 
     /// Stops work on a lease the coordinator revoked (its unit is settled elsewhere).
     pub fn revoke(&self, lease: LeaseId) {
-        if let Some(cancel) = lock(&self.held).remove(&lease) {
+        if let Some(cancel) = self.held.lock().remove(&lease) {
             cancel.store(true, Ordering::Release);
         }
     }
 
     /// Forgets a lease once its result is stored or it was given back.
     pub fn release(&self, lease: LeaseId, reported: bool) {
-        lock(&self.held).remove(&lease);
-        let mut stats = lock(&self.stats);
+        self.held.lock().remove(&lease);
+        let mut stats = self.stats.lock();
         if reported {
             stats.reported += 1;
         } else {
@@ -237,17 +233,26 @@ impl WorkRunner {
 
     /// Keeps a result for the next session.
     pub fn keep_for_later(&self, report: UnitReport, output: Vec<u8>) {
-        lock(&self.pending_uploads).push((report, output));
+        self.pending_uploads.lock().push((report, output));
     }
 
     /// Results waiting for a session.
     pub fn take_pending_uploads(&self) -> Vec<(UnitReport, Vec<u8>)> {
-        std::mem::take(&mut *lock(&self.pending_uploads))
+        std::mem::take(&mut *self.pending_uploads.lock())
     }
 }
 
 enum Prepare {
     Fetch(TransferError),
     Load(LoadError),
-    Sandbox(String),
+    Sandbox(SandboxStartError),
+}
+
+/// Why the sandbox did not start.
+#[derive(Debug, thiserror::Error)]
+enum SandboxStartError {
+    #[error("cannot start the WebAssembly sandbox: {0}")]
+    Failed(#[from] idleshare_sandbox::SandboxError),
+    #[error("the WebAssembly sandbox's start-up task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }

@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{BoundsError, check_range};
 use crate::content::ContentId;
 use crate::work::UnitReport;
 
@@ -69,18 +70,17 @@ pub enum BulkResponse {
 
 impl BulkRequest {
     /// Checks the request against the limits.
-    pub fn validate(&self) -> Result<(), String> {
-        let bytes = match self {
-            BulkRequest::Download { bytes } | BulkRequest::Upload { bytes } => *bytes,
-            BulkRequest::Fetch { .. } => return Ok(()),
-            BulkRequest::Result(report) => return report.validate(),
-        };
-        if bytes == 0 || bytes > MAX_BANDWIDTH_TEST_BYTES {
-            return Err(format!(
-                "transfer of {bytes} bytes is outside 1..={MAX_BANDWIDTH_TEST_BYTES}"
-            ));
+    pub fn validate(&self) -> Result<(), BoundsError> {
+        match self {
+            BulkRequest::Download { bytes } | BulkRequest::Upload { bytes } => check_range(
+                "transfer bytes",
+                u64::from(*bytes),
+                1,
+                u64::from(MAX_BANDWIDTH_TEST_BYTES),
+            ),
+            BulkRequest::Fetch { .. } => Ok(()),
+            BulkRequest::Result(report) => report.validate(),
         }
-        Ok(())
     }
 }
 
@@ -103,7 +103,7 @@ mod tests {
         }
         .validate()
         .unwrap_err();
-        assert!(err.contains("16777217"), "{err}");
+        assert!(err.to_string().contains("16777217"), "{err}");
         assert!(BulkRequest::Download { bytes: 0 }.validate().is_err());
     }
 }

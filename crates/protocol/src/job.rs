@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{BoundsError, check_range};
 use crate::content::ContentId;
 
 /// A job, numbered by the coordinator that accepted it.
@@ -86,21 +87,19 @@ impl Default for JobLimits {
 
 impl JobLimits {
     /// Checks every limit is non-zero and within the network's maximums.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BoundsError> {
         let checks = [
-            ("fuel", self.fuel, MAX_FUEL),
-            ("memory_bytes", self.memory_bytes, MAX_MEMORY_BYTES),
-            ("wall_ms", self.wall_ms, MAX_WALL_MS),
+            ("limit fuel", self.fuel, MAX_FUEL),
+            ("limit memory_bytes", self.memory_bytes, MAX_MEMORY_BYTES),
+            ("limit wall_ms", self.wall_ms, MAX_WALL_MS),
             (
-                "output_bytes",
+                "limit output_bytes",
                 u64::from(self.output_bytes),
                 u64::from(MAX_UNIT_BYTES),
             ),
         ];
         for (name, value, max) in checks {
-            if value == 0 || value > max {
-                return Err(format!("limit {name} = {value} is outside 1..={max}"));
-            }
+            check_range(name, value, 1, max)?;
         }
         Ok(())
     }
@@ -130,25 +129,26 @@ fn default_replication() -> u8 {
 
 impl JobSpec {
     /// Checks the spec's own fields (not the module's bytes: see [`crate::abi::check_module`]).
-    pub fn validate(&self) -> Result<(), String> {
-        if self.entry.is_empty() || self.entry.len() > MAX_ENTRY_LEN {
-            return Err(format!(
-                "entry name must be 1..={MAX_ENTRY_LEN} bytes, got {}",
-                self.entry.len()
-            ));
-        }
-        if self.inputs.is_empty() || self.inputs.len() > MAX_UNITS_PER_JOB {
-            return Err(format!(
-                "a job needs 1..={MAX_UNITS_PER_JOB} inputs, got {}",
-                self.inputs.len()
-            ));
-        }
-        if self.replication == 0 || self.replication > MAX_REPLICATION {
-            return Err(format!(
-                "replication must be 1..={MAX_REPLICATION}, got {}",
-                self.replication
-            ));
-        }
+    pub fn validate(&self) -> Result<(), BoundsError> {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        check_range(
+            "entry name bytes",
+            count(self.entry.len()),
+            1,
+            count(MAX_ENTRY_LEN),
+        )?;
+        check_range(
+            "inputs",
+            count(self.inputs.len()),
+            1,
+            count(MAX_UNITS_PER_JOB),
+        )?;
+        check_range(
+            "replication",
+            u64::from(self.replication),
+            1,
+            u64::from(MAX_REPLICATION),
+        )?;
         self.limits.validate()
     }
 }
@@ -183,16 +183,26 @@ mod tests {
     fn out_of_range_fields_are_named() {
         let mut bad = spec();
         bad.limits.memory_bytes = MAX_MEMORY_BYTES + 1;
-        assert!(bad.validate().unwrap_err().contains("memory_bytes"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("memory_bytes")
+        );
         let mut bad = spec();
         bad.replication = 0;
-        assert!(bad.validate().unwrap_err().contains("replication"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("replication")
+        );
         let mut bad = spec();
         bad.inputs.clear();
-        assert!(bad.validate().unwrap_err().contains("inputs"));
+        assert!(bad.validate().unwrap_err().to_string().contains("inputs"));
         let mut bad = spec();
         bad.entry = "x".repeat(65);
-        assert!(bad.validate().unwrap_err().contains("entry"));
+        assert!(bad.validate().unwrap_err().to_string().contains("entry"));
     }
 
     #[test]

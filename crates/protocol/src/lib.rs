@@ -7,6 +7,7 @@
 //! - [`ids`]: node and coordinator identities (ed25519 public keys) and their printable form;
 //! - [`address`]: the copy-pasteable coordinator address (`KEY@host:port`);
 //! - [`version`]: protocol versions and negotiation;
+//! - [`bounds`]: the one error for a field outside the protocol's limits;
 //! - [`messages`]: the session messages (hello, register, welcome, heartbeat, error, goodbye);
 //! - [`frame`]: length-prefixed postcard frames with a hard maximum size;
 //! - [`bulk`]: requests on bulk streams (the bandwidth test, modules, inputs, results),
@@ -23,6 +24,7 @@
 pub mod abi;
 pub mod address;
 pub mod api;
+pub mod bounds;
 pub mod bulk;
 pub mod cache;
 pub mod content;

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{BoundsError, check_len};
 use crate::cache::{PinOrder, PinOutcome, SignedServiceReceipt};
 use crate::content::ContentId;
 use crate::ids::NodeId;
@@ -108,21 +109,17 @@ pub struct Budget {
 
 impl Capabilities {
     /// Checks that every text field is within [`MAX_TEXT_LEN`].
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BoundsError> {
         for (name, value) in [
-            ("cpu_model", &self.cpu_model),
-            ("os", &self.os),
-            ("arch", &self.arch),
-            ("agent_version", &self.agent_version),
+            ("capability cpu_model", &self.cpu_model),
+            ("capability os", &self.os),
+            ("capability arch", &self.arch),
+            ("capability agent_version", &self.agent_version),
         ]
         .into_iter()
-        .chain(self.gpus.iter().map(|gpu| ("gpus", gpu)))
+        .chain(self.gpus.iter().map(|gpu| ("capability gpus", gpu)))
         {
-            if value.len() > MAX_TEXT_LEN {
-                return Err(format!(
-                    "capability {name} is longer than {MAX_TEXT_LEN} bytes"
-                ));
-            }
+            check_len(name, value, MAX_TEXT_LEN)?;
         }
         Ok(())
     }
@@ -370,7 +367,7 @@ mod tests {
             os: "x".repeat(MAX_TEXT_LEN + 1),
             ..Capabilities::default()
         };
-        assert!(caps.validate().unwrap_err().contains("os"));
+        assert_eq!(caps.validate().unwrap_err().field(), "capability os");
         assert!(Capabilities::default().validate().is_ok());
     }
 }

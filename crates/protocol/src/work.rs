@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{BoundsError, check_len, check_range};
 use crate::content::ContentId;
 use crate::job::{JobId, JobLimits, LeaseId, UnitId};
 
@@ -132,15 +133,17 @@ impl UnitReport {
     }
 
     /// Checks sizes: output within [`crate::job::MAX_UNIT_BYTES`], message within bounds.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BoundsError> {
         match &self.outcome {
-            UnitOutcome::Output { len, .. } if *len > crate::job::MAX_UNIT_BYTES => {
-                Err(format!("output of {len} bytes is over the limit"))
-            }
-            UnitOutcome::Failed { message, .. } if message.len() > MAX_FAILURE_MESSAGE => Err(
-                format!("failure message longer than {MAX_FAILURE_MESSAGE} bytes"),
+            UnitOutcome::Output { len, .. } => check_range(
+                "output bytes",
+                u64::from(*len),
+                0,
+                u64::from(crate::job::MAX_UNIT_BYTES),
             ),
-            _ => Ok(()),
+            UnitOutcome::Failed { message, .. } => {
+                check_len("failure message", message, MAX_FAILURE_MESSAGE)
+            }
         }
     }
 }

@@ -4,7 +4,8 @@
 //!   keys instead of trusting certificate authorities (the node pins the coordinator key;
 //!   the coordinator accepts any ed25519 client certificate and later checks it against the
 //!   id the node claims);
-//! - [`endpoint`]: quinn client and server configurations with ALPN `idleshare/1`;
+//! - [`endpoint`]: quinn client and server configurations with their ALPNs (`idleshare/1`
+//!   for node control, `idleshare-cache/1` for cache clients), endpoints with large UDP buffers;
 //! - [`framed`]: reading and writing length-prefixed frames on QUIC streams;
 //! - [`keyfile`]: an ed25519 key in a file only its owner can read (0600).
 #![deny(missing_docs)]

@@ -81,8 +81,42 @@ pub(super) fn for_each_block(path: &Path, mut each: impl FnMut(&[u8])) -> std::i
     }
 }
 
+/// What is wrong with a stored copy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Damage {
+    /// Its data or outboard file cannot be read.
+    #[error("cannot read {path}: {kind}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What reading it said.
+        kind: std::io::ErrorKind,
+    },
+    /// The data file has another size than was stored.
+    #[error("{on_disk} bytes on disk where {stored} were stored")]
+    WrongSize {
+        /// Bytes found.
+        on_disk: u64,
+        /// Bytes stored.
+        stored: u64,
+    },
+    /// The bytes hash to another id.
+    #[error("the bytes on disk hash to {}", .0.short())]
+    WrongHash(ContentId),
+    /// The outboard is not the one the bytes rebuild.
+    #[error("its outboard does not match its bytes")]
+    WrongOutboard,
+}
+
 /// Re-hashes an item: its bytes must hash to its id and rebuild its outboard exactly.
-pub(super) fn check_item(dir: &Path, item: &StoredItem) -> Result<(), String> {
+pub(super) fn check_item(dir: &Path, item: &StoredItem) -> Result<(), Damage> {
+    let unreadable = |path: &Path| {
+        let path = path.to_owned();
+        move |e: std::io::Error| Damage::Unreadable {
+            path,
+            kind: e.kind(),
+        }
+    };
     let data = data_path(dir, &item.id);
     let mut builder = OutboardBuilder::new();
     let mut size = 0u64;
@@ -90,21 +124,21 @@ pub(super) fn check_item(dir: &Path, item: &StoredItem) -> Result<(), String> {
         size += block.len() as u64;
         builder.update(block);
     })
-    .map_err(|e| format!("cannot read {}: {e}", data.display()))?;
+    .map_err(unreadable(&data))?;
     if size != item.size {
-        return Err(format!(
-            "{size} bytes on disk where {} were stored",
-            item.size
-        ));
+        return Err(Damage::WrongSize {
+            on_disk: size,
+            stored: item.size,
+        });
     }
     let (id, outboard) = builder.finish();
     if id != item.id {
-        return Err(format!("the bytes on disk hash to {}", id.short()));
+        return Err(Damage::WrongHash(id));
     }
-    let stored = std::fs::read(outboard_path(dir, &item.id))
-        .map_err(|e| format!("cannot read its outboard: {e}"))?;
+    let outboard_file = outboard_path(dir, &item.id);
+    let stored = std::fs::read(&outboard_file).map_err(unreadable(&outboard_file))?;
     if stored != outboard {
-        return Err("its outboard does not match its bytes".into());
+        return Err(Damage::WrongOutboard);
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! The store's index: one SQLite row per complete item.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::path::Path;
+
+use idleshare_base::db::{Db, Durability};
 
 use idleshare_protocol::ContentId;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use super::{StoreError, StoredItem};
 
@@ -19,8 +20,7 @@ CREATE TABLE IF NOT EXISTS items (
 ";
 
 pub(super) struct IndexDb {
-    path: PathBuf,
-    connection: Mutex<Connection>,
+    db: Db,
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -37,38 +37,22 @@ impl IndexDb {
             path: path.to_owned(),
             source,
         };
-        let connection = Connection::open(path).map_err(error)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(error)?;
         // The files are synced before their row is written; losing the last rows in a power
         // cut only drops items that are then refilled.
-        connection
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(error)?;
-        connection.execute_batch(SCHEMA).map_err(error)?;
-        Ok(Self {
-            path: path.to_owned(),
-            connection: Mutex::new(connection),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let db = Db::open(path, Durability::ProcessCrash, SCHEMA).map_err(|e| error(e.source))?;
+        Ok(Self { db })
     }
 
     fn error(&self) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
         |source| StoreError::Index {
-            path: self.path.clone(),
+            path: self.db.path().to_owned(),
             source,
         }
     }
 
     /// Every row; rows with an unreadable id are skipped (their files go as strays).
     pub(super) fn load(&self) -> Result<Vec<StoredItem>, StoreError> {
-        let connection = self.lock();
+        let connection = self.db.lock();
         let mut statement = connection
             .prepare("SELECT id, size, added_ms, last_access_ms, last_scrub_ms FROM items")
             .map_err(self.error())?;
@@ -98,7 +82,8 @@ impl IndexDb {
     }
 
     pub(super) fn insert(&self, item: &StoredItem) -> Result<(), StoreError> {
-        self.lock()
+        self.db
+            .lock()
             .execute(
                 "INSERT OR REPLACE INTO items (id, size, added_ms, last_access_ms, last_scrub_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -115,7 +100,8 @@ impl IndexDb {
     }
 
     pub(super) fn remove(&self, id: &ContentId) -> Result<(), StoreError> {
-        self.lock()
+        self.db
+            .lock()
             .execute(
                 "DELETE FROM items WHERE id = ?1",
                 [id.as_bytes().as_slice()],
@@ -133,7 +119,8 @@ impl IndexDb {
     }
 
     fn set(&self, id: &ContentId, column: &str, value: u64) -> Result<(), StoreError> {
-        self.lock()
+        self.db
+            .lock()
             .execute(
                 &format!("UPDATE items SET {column} = ?2 WHERE id = ?1"),
                 params![id.as_bytes().as_slice(), to_i64(value)],

@@ -2,13 +2,14 @@
 //! Pin states and reputations are stored as JSON; ids as raw bytes.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use idleshare_base::db::{Db, Durability};
 
 use idleshare_protocol::{ContentId, NodeId};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use super::book::{CacheReputation, Changes, ContentRecord, PinState};
-use crate::store::{StoreError, open_database};
+use crate::store::StoreError;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS contents (id BLOB PRIMARY KEY, size INTEGER NOT NULL,
@@ -29,7 +30,7 @@ pub(crate) type Loaded = (
 );
 
 pub(crate) struct ContentDb {
-    connection: Mutex<Connection>,
+    db: Db,
 }
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
@@ -53,18 +54,12 @@ fn node_id(bytes: Vec<u8>) -> Result<NodeId, StoreError> {
 impl ContentDb {
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            connection: Mutex::new(open_database(path, SCHEMA)?),
+            db: Db::open(path, Durability::ProcessCrash, SCHEMA)?,
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
     pub(crate) fn load(&self) -> Result<Loaded, StoreError> {
-        let connection = self.lock();
+        let connection = self.db.lock();
         let mut contents = Vec::new();
         let mut statement =
             connection.prepare("SELECT id, size, name, replicas, published_ms FROM contents")?;
@@ -115,7 +110,7 @@ impl ContentDb {
     }
 
     pub(crate) fn insert_content(&self, record: &ContentRecord) -> Result<(), StoreError> {
-        self.lock().execute(
+        self.db.lock().execute(
             "INSERT OR IGNORE INTO contents (id, size, name, replicas, published_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -134,7 +129,7 @@ impl ContentDb {
         if changes.pins.is_empty() && changes.reputations.is_empty() {
             return Ok(());
         }
-        let mut connection = self.lock();
+        let mut connection = self.db.lock();
         let tx = connection.transaction()?;
         for (content, node, state) in &changes.pins {
             let key = params![content.as_bytes().as_slice(), node.as_bytes().as_slice()];

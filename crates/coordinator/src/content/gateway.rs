@@ -20,7 +20,9 @@ use idleshare_protocol::{ContentId, NodeId};
 use tokio::sync::mpsc;
 
 use super::http::{Failure, parse_id};
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 
 /// Bytes fetched and checked per step (small, for a quick first byte).
 const SEGMENT: u64 = 1 << 20;

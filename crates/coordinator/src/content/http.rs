@@ -18,7 +18,9 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use super::book::ContentRecord;
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 
 /// An error answer: a status and a sentence.
 #[derive(Debug)]

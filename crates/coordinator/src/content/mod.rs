@@ -17,10 +17,11 @@ mod reach;
 pub(crate) mod serve;
 mod spot;
 
+use idleshare_base::sync::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use idleshare_cache::ContentStore;
@@ -35,7 +36,9 @@ use self::book::{Changes, ContentBook, ContentRecord, NodeView, PinAction, PinSt
 pub use self::db::CONTENT_DATABASE_FILE_NAME;
 use self::db::ContentDb;
 use crate::registry::NodeState;
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 use crate::store::StoreError;
 
 /// Content items a node may list in its inventory (more are ignored).
@@ -85,10 +88,6 @@ pub(crate) struct ContentService {
     reported: Mutex<HashSet<(ContentId, NodeId)>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Why the content state could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
@@ -101,6 +100,20 @@ pub enum ContentError {
     /// The client endpoint could not be opened.
     #[error("cannot open a client endpoint: {0}")]
     Endpoint(std::io::Error),
+}
+
+/// Why a service receipt pays nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimRefused {
+    /// The client's signature does not verify, or the receipt pays another node.
+    #[error(transparent)]
+    Signature(#[from] idleshare_protocol::cache::ServiceReceiptError),
+    /// The content is not published on this coordinator.
+    #[error("content {0} is not published here")]
+    NotPublished(ContentId),
+    /// The node is banned for serving bad data.
+    #[error("node {} is banned for serving bad data", .0.short())]
+    Banned(NodeId),
 }
 
 impl ContentService {
@@ -126,13 +139,13 @@ impl ContentService {
 
     /// Reads the book.
     pub fn read<R>(&self, look: impl FnOnce(&ContentBook) -> R) -> R {
-        look(&lock(&self.book))
+        look(&self.book.lock())
     }
 
     /// Runs a book mutation: its rows are stored, then its orders go to the nodes.
     fn apply(&self, shared: &Shared, change: impl FnOnce(&mut ContentBook) -> Changes) {
         let changes = {
-            let mut book = lock(&self.book);
+            let mut book = self.book.lock();
             let changes = change(&mut book);
             // Written under the lock, so the rows reach the file in the order they changed.
             if let Err(e) = self.db.save(&changes) {
@@ -156,7 +169,7 @@ impl ContentService {
 
     /// What the planner knows of every node.
     pub fn node_views(&self, shared: &Shared) -> Vec<NodeView> {
-        let reachable = lock(&self.reachable).clone();
+        let reachable = self.reachable.lock().clone();
         shared
             .records()
             .into_iter()
@@ -175,7 +188,7 @@ impl ContentService {
 
     /// Records newly published content (stored in the origin already) and plans its pins.
     pub fn publish(&self, record: ContentRecord) -> Result<bool, StoreError> {
-        let mut book = lock(&self.book);
+        let mut book = self.book.lock();
         if book.content(&record.id).is_some() {
             return Ok(false);
         }
@@ -224,7 +237,7 @@ impl ContentService {
         last: bool,
     ) {
         let held = {
-            let mut inventories = lock(&self.inventories);
+            let mut inventories = self.inventories.lock();
             let held = inventories.entry(node).or_default();
             let room = MAX_INVENTORY_ITEMS.saturating_sub(held.len());
             held.extend(contents.into_iter().take(room));
@@ -253,7 +266,7 @@ impl ContentService {
         shared: &Shared,
         sender: Option<NodeId>,
         receipts: Vec<SignedServiceReceipt>,
-    ) -> (u64, Vec<String>) {
+    ) -> (u64, Vec<ClaimRefused>) {
         let now = unix_ms();
         let mut credited = 0;
         let mut refused = Vec::new();
@@ -279,20 +292,17 @@ impl ContentService {
         signed: &SignedServiceReceipt,
         sender: Option<NodeId>,
         now: u64,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, ClaimRefused> {
         let claim = &signed.receipt;
         let node = sender.unwrap_or(claim.node);
-        signed.verify(&node).map_err(|e| e.to_string())?;
-        let book = lock(&self.book);
+        signed.verify(&node)?;
+        let book = self.book.lock();
         let size = book
             .content(&claim.content)
             .map(|c| c.size)
-            .ok_or_else(|| format!("content {} is not published here", claim.content))?;
+            .ok_or(ClaimRefused::NotPublished(claim.content))?;
         if book.reputation(&node).banned(now) {
-            return Err(format!(
-                "node {} is banned for serving bad data",
-                node.short()
-            ));
+            return Err(ClaimRefused::Banned(node));
         }
         Ok(size)
     }
@@ -321,7 +331,7 @@ impl ContentService {
     /// A piece of content, its pins and its providers.
     pub fn status(&self, shared: &Shared, id: &ContentId) -> Option<ContentStatus> {
         let nodes = self.node_views(shared);
-        let book = lock(&self.book);
+        let book = self.book.lock();
         let record = book.content(id)?.clone();
         Some(status_of(&book, record, &nodes))
     }
@@ -329,7 +339,7 @@ impl ContentService {
     /// Every piece of content.
     pub fn list(&self, shared: &Shared) -> Vec<ContentStatus> {
         let nodes = self.node_views(shared);
-        let book = lock(&self.book);
+        let book = self.book.lock();
         book.contents()
             .cloned()
             .map(|record| status_of(&book, record, &nodes))
@@ -338,22 +348,22 @@ impl ContentService {
 
     /// Starts a check of `node`'s copy of `content` after a report; false if one runs.
     pub fn begin_report_check(&self, content: ContentId, node: NodeId) -> bool {
-        lock(&self.reported).insert((content, node))
+        self.reported.lock().insert((content, node))
     }
 
     /// The check after a report is over.
     pub fn end_report_check(&self, content: ContentId, node: NodeId) {
-        lock(&self.reported).remove(&(content, node));
+        self.reported.lock().remove(&(content, node));
     }
 
     /// `node`'s own endpoint, if it answered a dial-back.
     pub fn direct_addr(&self, node: &NodeId) -> Option<SocketAddr> {
-        lock(&self.reachable).get(node).copied()
+        self.reachable.lock().get(node).copied()
     }
 
     /// Marks `node`'s own endpoint reachable at `addr` (or not).
     fn set_reachable(&self, node: NodeId, addr: Option<SocketAddr>) {
-        let mut reachable = lock(&self.reachable);
+        let mut reachable = self.reachable.lock();
         match addr {
             Some(addr) => reachable.insert(node, addr),
             None => reachable.remove(&node),

@@ -12,7 +12,9 @@ use idleshare_protocol::cache::{CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN
 use idleshare_transport::{recv_frame, send_frame};
 use quinn::{Connection, SendStream};
 
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 
 /// Streams a cache client may have open at once.
 const MAX_STREAMS: u32 = 64;
@@ -64,7 +66,9 @@ async fn serve_request(
             let (_, refused) = shared.content.credit(shared, None, vec![receipt]);
             let response = match refused.into_iter().next() {
                 None => CacheResponse::ReceiptTaken,
-                Some(message) => CacheResponse::Refused { message },
+                Some(refused) => CacheResponse::Refused {
+                    message: refused.to_string(),
+                },
             };
             answer(&mut send, response).await;
         }

@@ -77,7 +77,7 @@ pub(crate) async fn check(
             let fetched = fetch_range(&route, content, size, range, options, |_| Ok(())).await;
             verdict_of(fetched.map(|t| t.first_byte.as_micros() as u64))
         }
-        Err(e) => Verdict::Unreachable(e),
+        Err(e) => Verdict::Unreachable(e.to_string()),
     };
     match &verdict {
         Verdict::Passed(ttfb) => shared.content.checked(shared, node, Some(*ttfb)),
@@ -127,7 +127,7 @@ fn check_range(size: u64, offset: Option<u64>, draw: u64) -> ByteRange {
 }
 
 /// The node's own endpoint when reachable, else its control connection.
-async fn route_to(shared: &Shared, node: NodeId) -> Result<Route, String> {
+async fn route_to(shared: &Shared, node: NodeId) -> Result<Route, NotConnected> {
     if let Some(addr) = shared.content.direct_addr(&node) {
         let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
         if let Ok(connection) = connect(&shared.content.client, &key, node, addr, STALL).await {
@@ -137,8 +137,13 @@ async fn route_to(shared: &Shared, node: NodeId) -> Result<Route, String> {
     shared
         .live_connection(&node)
         .map(|connection| Route::node(connection, node))
-        .ok_or_else(|| format!("node {} is not connected", node.short()))
+        .ok_or(NotConnected(node))
 }
+
+/// A node with neither a reachable endpoint nor a control connection.
+#[derive(Debug, thiserror::Error)]
+#[error("node {} is not connected", .0.short())]
+struct NotConnected(NodeId);
 
 #[cfg(test)]
 mod tests {

@@ -126,7 +126,7 @@ pub struct Book {
 pub enum SubmitError {
     /// The spec's own fields are wrong.
     #[error("invalid job: {0}")]
-    Invalid(String),
+    Invalid(#[from] idleshare_protocol::bounds::BoundsError),
     /// The input lengths do not match the inputs.
     #[error("{inputs} inputs but {lens} input lengths")]
     Lengths {

@@ -8,10 +8,11 @@
 //! for its ticket. A failed transaction is retried, merged with later changes, until it
 //! succeeds; the book in memory never runs ahead of what will be written.
 
+use idleshare_base::sync::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
@@ -84,10 +85,6 @@ pub struct Engine {
     issuer: NodeId,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Engine {
     /// Opens the store at `path`, rebuilds the book and starts the writer.
     pub fn open(path: &Path, key: SigningKey, config: WorkConfig) -> Result<Self, EngineError> {
@@ -146,7 +143,7 @@ impl Engine {
         decide: impl FnOnce(&mut Book, &mut StdRng, &mut Changes) -> R,
     ) -> (R, u64) {
         let mut changes = Changes::default();
-        let mut inner = lock(&self.core.inner);
+        let mut inner = self.core.inner.lock();
         let Inner { book, rng, .. } = &mut *inner;
         let value = decide(book, rng, &mut changes);
         self.count(&changes);
@@ -168,7 +165,7 @@ impl Engine {
 
     /// Reads the book.
     pub fn read<R>(&self, look: impl FnOnce(&Book) -> R) -> R {
-        look(&lock(&self.core.inner).book)
+        look(&self.core.inner.lock().book)
     }
 
     /// Adds writes that need no decision (an uploaded blob); returns their ticket.
@@ -198,7 +195,7 @@ impl Engine {
     /// Messages whose changes are committed, in order.
     pub fn take_committed_outbound(&self) -> Vec<Outbound> {
         let committed = self.committed();
-        let mut inner = lock(&self.core.inner);
+        let mut inner = self.core.inner.lock();
         let ready = inner
             .outbox
             .iter()
@@ -219,9 +216,9 @@ impl Engine {
 
     /// Writes what is pending and stops the writer (blocking).
     pub fn shutdown(&self) {
-        lock(&self.core.inner).stopping = true;
+        self.core.inner.lock().stopping = true;
         self.core.wake.notify_all();
-        if let Some(writer) = lock(&self.writer).take() {
+        if let Some(writer) = self.writer.lock().take() {
             let _ = writer.join();
         }
     }
@@ -254,9 +251,9 @@ fn write_loop(core: &Core) {
     let mut backoff = Duration::from_millis(50);
     loop {
         let (ops, ticket, stopping) = {
-            let mut inner = lock(&core.inner);
+            let mut inner = core.inner.lock();
             while inner.ops.is_empty() && !inner.stopping {
-                inner = core.wake.wait(inner).unwrap_or_else(|p| p.into_inner());
+                core.wake.wait(&mut inner);
             }
             if inner.ops.is_empty() {
                 return;
@@ -277,7 +274,7 @@ fn write_loop(core: &Core) {
             }
             Err(e) => {
                 tracing::error!("work store write failed (retrying in {backoff:?}): {e}");
-                let mut inner = lock(&core.inner);
+                let mut inner = core.inner.lock();
                 let later = std::mem::replace(&mut inner.ops, ops);
                 inner.ops.extend(later);
                 drop(inner);

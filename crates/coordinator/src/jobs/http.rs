@@ -20,7 +20,9 @@ use idleshare_protocol::job::MAX_UNIT_BYTES;
 use idleshare_protocol::{ContentId, JobId, JobSpec};
 
 use super::ops::Op;
-use crate::server::{Shared, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use crate::server::Shared;
 
 /// Largest job description accepted (100,000 inputs of 66 JSON bytes fit).
 const MAX_JOB_JSON: usize = 16 << 20;

@@ -7,15 +7,16 @@
 //! stored as raw bytes, specs and settlements as JSON, reports and receipts as postcard.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+
+use idleshare_base::db::{Db, Durability};
 
 use idleshare_protocol::api::UnitState;
 use idleshare_protocol::{ContentId, NodeId, SignedReceipt};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::ops::Op;
 use super::restore::Snapshot;
-use crate::store::{StoreError, open_database};
+use crate::store::StoreError;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS blobs (id BLOB PRIMARY KEY, len INTEGER NOT NULL, bytes BLOB NOT NULL);
@@ -38,13 +39,8 @@ CREATE TABLE IF NOT EXISTS receipts (node BLOB NOT NULL, seq INTEGER NOT NULL, u
 
 /// The work database.
 pub struct WorkStore {
-    writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
-}
-
-fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // SQLite transactions leave nothing half-written, so a poisoned lock is still usable.
-    connection.lock().unwrap_or_else(|p| p.into_inner())
+    writer: Db,
+    reader: Db,
 }
 
 pub(super) fn corrupt(table: &str, detail: impl ToString) -> StoreError {
@@ -88,14 +84,14 @@ impl WorkStore {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            writer: Mutex::new(open_database(path, SCHEMA)?),
-            reader: Mutex::new(open_database(path, SCHEMA)?),
+            writer: Db::open(path, Durability::ProcessCrash, SCHEMA)?,
+            reader: Db::open(path, Durability::ProcessCrash, SCHEMA)?,
         })
     }
 
     /// Writes a batch in one transaction: all of it or none.
     pub fn write(&self, ops: &[Op]) -> Result<(), StoreError> {
-        let mut connection = lock(&self.writer);
+        let mut connection = self.writer.lock();
         let transaction = connection.transaction()?;
         for op in ops {
             write_op(&transaction, op)?;
@@ -106,7 +102,7 @@ impl WorkStore {
 
     /// A blob's bytes.
     pub fn blob(&self, id: &ContentId) -> Result<Option<Vec<u8>>, StoreError> {
-        let connection = lock(&self.reader);
+        let connection = self.reader.lock();
         let mut query = connection.prepare_cached("SELECT bytes FROM blobs WHERE id = ?1")?;
         Ok(query
             .query_row([id.as_bytes().as_slice()], |row| row.get(0))
@@ -115,7 +111,7 @@ impl WorkStore {
 
     /// A blob's length, if stored.
     pub fn blob_len(&self, id: &ContentId) -> Result<Option<u32>, StoreError> {
-        let connection = lock(&self.reader);
+        let connection = self.reader.lock();
         let mut query = connection.prepare_cached("SELECT len FROM blobs WHERE id = ?1")?;
         Ok(query
             .query_row([id.as_bytes().as_slice()], |row| row.get(0))
@@ -129,7 +125,7 @@ impl WorkStore {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<SignedReceipt>, StoreError> {
-        let connection = lock(&self.reader);
+        let connection = self.reader.lock();
         let mut query = connection.prepare_cached(
             "SELECT signed FROM receipts WHERE node = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
         )?;
@@ -143,7 +139,7 @@ impl WorkStore {
 
     /// Sum and count of every stored receipt (the ledger's audit).
     pub fn receipt_totals(&self) -> Result<(u64, u64), StoreError> {
-        let connection = lock(&self.reader);
+        let connection = self.reader.lock();
         let (sum, count): (i64, i64) = connection.query_row(
             "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM receipts",
             [],
@@ -154,7 +150,7 @@ impl WorkStore {
 
     /// Everything needed to rebuild the book.
     pub fn load(&self) -> Result<Snapshot, StoreError> {
-        super::store_load::load(&lock(&self.reader))
+        super::store_load::load(&self.reader.lock())
     }
 }
 

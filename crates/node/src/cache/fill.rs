@@ -2,12 +2,14 @@
 //! copy, every group checked on arrival, within the quota and the download cap, only while
 //! the policy allows network work.
 
+use idleshare_base::clock::unix_ms;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use idleshare_cache::{
-    FetchError, FetchOptions, Piece, Route, StoreError, client_endpoint, connect, fetch_range,
+    ConnectError, FetchError, FetchOptions, Piece, Route, StoreError, client_endpoint, connect,
+    fetch_range, resolve,
 };
 use idleshare_protocol::cache::{PinOrder, PinOutcome};
 use idleshare_protocol::tree::ByteRange;
@@ -15,7 +17,7 @@ use idleshare_protocol::{ContentId, NodeId};
 use rand::seq::SliceRandom;
 use tokio::sync::mpsc;
 
-use super::{CacheService, NetworkPermission, lock, network_permission};
+use super::{CacheService, NetworkPermission, network_permission};
 
 /// How long to wait for a source to answer at all.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,7 +31,7 @@ pub(super) async fn run_pins(
 ) {
     while let Some(order) = orders.recv().await {
         wait_for_network(&service).await;
-        if lock(&service.unpinned).contains(&order.content) {
+        if service.unpinned.lock().contains(&order.content) {
             continue;
         }
         let outcome = fill(&service, &order).await;
@@ -44,7 +46,7 @@ pub(super) async fn run_pins(
                 order.content.short()
             ),
         }
-        if lock(&service.unpinned).contains(&order.content) {
+        if service.unpinned.lock().contains(&order.content) {
             let _ = service.store.remove(&order.content);
             continue;
         }
@@ -86,10 +88,14 @@ async fn fill(service: &CacheService, order: &PinOrder) -> PinOutcome {
     for source in sources {
         match fill_from(service, order, &source).await {
             Ok(()) => return PinOutcome::Stored,
-            Err(FillError::Local(reason)) => return PinOutcome::Failed { reason },
+            Err(FillError::Local(e)) => {
+                return PinOutcome::Failed {
+                    reason: e.to_string(),
+                };
+            }
             Err(FillError::Source(e)) => {
                 tracing::info!("cache: filling {}: {e}", order.content.short());
-                last_error = e;
+                last_error = e.to_string();
             }
         }
     }
@@ -100,9 +106,24 @@ async fn fill(service: &CacheService, order: &PinOrder) -> PinOutcome {
 
 enum FillError {
     /// This node cannot store it (quota, a full disk): no other source will help.
-    Local(String),
+    Local(StoreError),
     /// This source failed; the next may do.
-    Source(String),
+    Source(SourceError),
+}
+
+/// Why one source could not provide a copy.
+#[derive(Debug, thiserror::Error)]
+enum SourceError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+impl From<ConnectError> for FillError {
+    fn from(error: ConnectError) -> Self {
+        Self::Source(error.into())
+    }
 }
 
 async fn fill_from(
@@ -113,16 +134,12 @@ async fn fill_from(
     let (server, addr) = match source {
         Source::Peer(node, addr) => (*node, *addr),
         Source::Origin => {
-            let addr = resolve(&service.coordinator.host_port())
-                .await
-                .map_err(FillError::Source)?;
+            let addr = resolve(&service.coordinator.host_port()).await?;
             (service.coordinator.key, addr)
         }
     };
-    let endpoint = client_endpoint(addr).map_err(|e| FillError::Source(e.to_string()))?;
-    let connection = connect(&endpoint, &service.key, server, addr, CONNECT_TIMEOUT)
-        .await
-        .map_err(|e| FillError::Source(e.to_string()))?;
+    let endpoint = client_endpoint(addr)?;
+    let connection = connect(&endpoint, &service.key, server, addr, CONNECT_TIMEOUT).await?;
     let route = match source {
         Source::Peer(node, _) => Route::node(connection.clone(), *node),
         Source::Origin => Route::origin(connection.clone()),
@@ -139,8 +156,10 @@ async fn fetch_into_store(
     size: u64,
     route: &Route,
 ) -> Result<(), FillError> {
-    let local = |e: StoreError| FillError::Local(e.to_string());
-    let (mut fill, evicted) = service.store.begin_fill(content, size).map_err(local)?;
+    let (mut fill, evicted) = service
+        .store
+        .begin_fill(content, size)
+        .map_err(FillError::Local)?;
     service.report_evicted(evicted, "room for newer content");
     let options = FetchOptions {
         stall: STALL,
@@ -152,26 +171,15 @@ async fn fetch_into_store(
         size,
         ByteRange::whole(size),
         options,
-        |piece| {
-            match piece {
-                Piece::Parent { index, bytes } => fill.write_parent(index, bytes),
-                Piece::Content { at, bytes } => fill.write_content(at, bytes),
-            }
-            .map_err(|e| e.to_string())
+        |piece| match piece {
+            Piece::Parent { index, bytes } => fill.write_parent(index, bytes),
+            Piece::Content { at, bytes } => fill.write_content(at, bytes),
         },
     )
     .await
     .map_err(|e| match e {
-        FetchError::Sink(reason) => FillError::Local(reason),
-        other => FillError::Source(other.to_string()),
+        FetchError::Sink(e) => FillError::Local(e),
+        other => FillError::Source(other.into()),
     })?;
-    fill.commit(crate::session::unix_ms()).map_err(local)
-}
-
-async fn resolve(host_port: &str) -> Result<SocketAddr, String> {
-    tokio::net::lookup_host(host_port)
-        .await
-        .map_err(|e| format!("cannot resolve {host_port}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host_port} resolves to nothing"))
+    fill.commit(unix_ms()).map_err(FillError::Local)
 }

@@ -2,6 +2,7 @@
 //! no longer match its id is evicted and the coordinator told, so it pins a fresh copy
 //! elsewhere.
 
+use idleshare_base::clock::unix_ms;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -33,10 +34,10 @@ fn scrub_loop(service: Weak<CacheService>, every: Duration, min_age: Duration) {
         if service.tasks_stopped() {
             return;
         }
-        let now = crate::session::unix_ms();
+        let now = unix_ms();
         match service.store.scrub_next(now, min_age.as_millis() as u64) {
-            Ok(Some(ScrubOutcome::Corrupt { id, detail })) => {
-                let reason = format!("corrupt on disk: {detail}");
+            Ok(Some(ScrubOutcome::Corrupt { id, damage })) => {
+                let reason = format!("corrupt on disk: {damage}");
                 service.report(id, PinOutcome::Dropped { reason });
             }
             Ok(Some(ScrubOutcome::Intact(id))) => tracing::debug!("cache: {} intact", id.short()),

@@ -1,6 +1,7 @@
 //! Answering cache streams: from clients on the node's own endpoint, and from the coordinator
 //! (relayed clients, spot checks, the HTTP gateway) on the control connection.
 
+use idleshare_base::clock::unix_ms;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -90,7 +91,7 @@ async fn serve_range(service: &CacheService, mut send: SendStream, request: Rang
         let reason = "serving as many clients as it can".to_owned();
         return answer(&mut send, CacheResponse::Busy { reason }).await;
     };
-    let now = crate::session::unix_ms();
+    let now = unix_ms();
     let reader = match service.store.reader(&request.content, now) {
         Ok(Some(reader)) => reader,
         Ok(None) => return answer(&mut send, CacheResponse::NotFound).await,

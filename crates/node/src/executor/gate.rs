@@ -5,9 +5,10 @@
 //! shutdown) changes state under the queue lock and then wakes every sleeper, so no wake-up
 //! is lost.
 
+use idleshare_base::sync::{Condvar, Mutex};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::{ExecutorError, WorkSlice};
@@ -39,11 +40,6 @@ impl Gate {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Job>> {
-        // Nothing panics while holding the lock, and a queue of jobs stays consistent anyway.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     pub(crate) fn is_running(&self) -> bool {
         self.running.load(Ordering::Acquire) && !self.shutting_down.load(Ordering::Acquire)
     }
@@ -62,7 +58,7 @@ impl Gate {
     }
 
     pub(crate) fn resume(&self, active_workers: usize, cpu_percent: u8) {
-        let _queue = self.lock();
+        let _queue = self.queue.lock();
         self.active_workers.store(active_workers, Ordering::Release);
         self.cpu_percent.store(cpu_percent, Ordering::Relaxed);
         self.running.store(true, Ordering::Release);
@@ -70,13 +66,13 @@ impl Gate {
     }
 
     pub(crate) fn shut_down(&self) {
-        let _queue = self.lock();
+        let _queue = self.queue.lock();
         self.shutting_down.store(true, Ordering::Release);
         self.changed.notify_all();
     }
 
     pub(crate) fn submit(&self, job: Job) -> Result<(), ExecutorError> {
-        let mut queue = self.lock();
+        let mut queue = self.queue.lock();
         if queue.len() >= self.queue_capacity {
             return Err(ExecutorError::QueueFull {
                 capacity: self.queue_capacity,
@@ -89,7 +85,7 @@ impl Gate {
 
     /// Parks worker `index` until it may run and a job is queued; `None` on shutdown.
     pub(crate) fn next_job(&self, index: usize) -> Option<Job> {
-        let mut queue = self.lock();
+        let mut queue = self.queue.lock();
         loop {
             if self.shutting_down.load(Ordering::Acquire) {
                 return None;
@@ -99,16 +95,13 @@ impl Gate {
             {
                 return Some(job);
             }
-            queue = self
-                .changed
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
+            self.changed.wait(&mut queue);
         }
     }
 
     /// A job its worker had to stop: first in line, so it resumes before newer ones.
     pub(crate) fn give_back(&self, job: Job) {
-        let mut queue = self.lock();
+        let mut queue = self.queue.lock();
         queue.push_front(job);
         // A budget cut may have stopped this worker while another active one sits idle.
         self.changed.notify_all();
@@ -116,17 +109,15 @@ impl Gate {
 
     /// Sleeps up to `rest` (duty cycling); a budget change or shutdown ends it early.
     pub(crate) fn rest(&self, rest: Duration) {
-        let queue = self.lock();
-        let _ = self.changed.wait_timeout(queue, rest);
+        let mut queue = self.queue.lock();
+        self.changed.wait_for(&mut queue, rest);
     }
 
     /// Blocks while paused, for at most `timeout`; whether work runs now.
     pub(crate) fn wait_until_running(&self, timeout: Duration) -> bool {
-        let queue = self.lock();
-        let _ = self
-            .changed
-            .wait_timeout_while(queue, timeout, |_| !self.is_running())
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut queue = self.queue.lock();
+        self.changed
+            .wait_while_for(&mut queue, |_| !self.is_running(), timeout);
         self.is_running()
     }
 
@@ -139,7 +130,7 @@ impl Gate {
     }
 
     pub(crate) fn queued_jobs(&self) -> usize {
-        self.lock().len()
+        self.queue.lock().len()
     }
 }
 

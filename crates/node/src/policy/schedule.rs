@@ -98,12 +98,22 @@ impl ScheduleWindow {
     }
 }
 
-impl TryFrom<String> for ScheduleWindow {
-    type Error = String;
+/// A schedule window that does not parse, with its text (serde's message; the TOML layer
+/// adds the key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad schedule window \"{text}\": {error}")]
+pub struct BadScheduleWindow {
+    /// The text given.
+    pub text: String,
+    /// What is wrong with it.
+    pub error: ScheduleError,
+}
 
-    /// Used by serde, so the message carries the bad text (the TOML layer adds the key).
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text).map_err(|error| format!("bad schedule window \"{text}\": {error}"))
+impl TryFrom<String> for ScheduleWindow {
+    type Error = BadScheduleWindow;
+
+    fn try_from(text: String) -> Result<Self, BadScheduleWindow> {
+        Self::parse(&text).map_err(|error| BadScheduleWindow { text, error })
     }
 }
 

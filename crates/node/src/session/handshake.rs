@@ -70,7 +70,7 @@ pub(super) async fn register(
     .map_err(|_| SessionError::RegisterTimeout)??;
     let welcome = match answer {
         Some(CoordinatorMessage::Welcome(welcome)) => welcome,
-        other => return Err(unexpected(other)),
+        other => return Err(SessionError::unexpected(other)),
     };
     let (frames_tx, frames) = mpsc::channel(16);
     tokio::spawn(forward_frames(recv, frames_tx));
@@ -83,18 +83,6 @@ pub(super) async fn register(
         capabilities,
         bandwidth_test: None,
     })
-}
-
-/// Maps a frame that is not the one expected to the session error it means.
-pub(super) fn unexpected(frame: Option<CoordinatorMessage>) -> SessionError {
-    match frame {
-        None => SessionError::StreamClosed,
-        Some(CoordinatorMessage::Error { code, message }) => {
-            SessionError::Refused { code, message }
-        }
-        Some(CoordinatorMessage::Goodbye { reason }) => SessionError::CoordinatorLeft(reason),
-        Some(other) => SessionError::Unexpected(format!("{other:?}")),
-    }
 }
 
 async fn forward_frames(

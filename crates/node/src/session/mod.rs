@@ -13,12 +13,15 @@ mod receipts;
 mod running;
 mod work_link;
 
+use idleshare_base::clock::unix_ms;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use idleshare_protocol::{Capabilities, CoordinatorAddress, ErrorCode, NodeActivity};
+use idleshare_protocol::{
+    Capabilities, CoordinatorAddress, CoordinatorMessage, ErrorCode, NodeActivity,
+};
 use idleshare_transport::{EndpointError, FramedError, TransportLimits};
 use tokio::sync::watch;
 
@@ -83,6 +86,19 @@ pub enum SessionError {
     /// A valid message arrived at the wrong time.
     #[error("unexpected message from coordinator: {0}")]
     Unexpected(String),
+}
+
+impl SessionError {
+    /// What a frame that is not the one expected means: the stream closed, a refusal, a
+    /// goodbye, or a message out of turn.
+    pub(crate) fn unexpected(frame: Option<CoordinatorMessage>) -> Self {
+        match frame {
+            None => Self::StreamClosed,
+            Some(CoordinatorMessage::Error { code, message }) => Self::Refused { code, message },
+            Some(CoordinatorMessage::Goodbye { reason }) => Self::CoordinatorLeft(reason),
+            Some(other) => Self::Unexpected(format!("{other:?}")),
+        }
+    }
 }
 
 /// What a session needs: who we are, where to go, what we offer.
@@ -168,12 +184,4 @@ pub(crate) async fn run_session(
     }
     session.close(result.is_ok()).await;
     result
-}
-
-/// Milliseconds since the Unix epoch (the one place the node reads the wall clock).
-pub(crate) fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

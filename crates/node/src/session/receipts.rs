@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use idleshare_base::clock::unix_ms;
 use idleshare_protocol::{Credit, MicroTokens, NodeId, NodeMessage, ReceiptError, SignedReceipt};
 use idleshare_transport::send_frame;
 use quinn::SendStream;
@@ -105,7 +106,7 @@ impl ReceiptSink {
                     s.earnings = Earnings {
                         balance,
                         receipts: tip.seq,
-                        last_receipt_ms: Some(super::unix_ms()),
+                        last_receipt_ms: Some(unix_ms()),
                     };
                     s.cache.earned_serving.0 = s.cache.earned_serving.0.saturating_add(serving.0);
                 });

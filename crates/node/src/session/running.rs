@@ -12,9 +12,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::cache_link::CacheLink;
-use super::handshake::unexpected;
 use super::work_link::WorkLink;
-use super::{SessionContext, SessionError, unix_ms};
+use idleshare_base::clock::unix_ms;
+
+use super::{SessionContext, SessionError};
 use crate::bandwidth;
 use crate::heartbeat::Unacked;
 use crate::status::NodeStatus;
@@ -120,13 +121,13 @@ impl Session {
                         if !cache.on_message(&other, &mut self.send).await?
                             && !work.on_message(&other, &mut self.send, status).await?
                         {
-                            return Err(unexpected(Some(other)));
+                            return Err(SessionError::unexpected(Some(other)));
                         }
                         let current = activity.borrow().clone();
                         work.update_wanted(&mut self.send, &current).await?;
                     }
                     Some(Err(e)) => return Err(e.into()),
-                    None => return Err(unexpected(None)),
+                    None => return Err(SessionError::unexpected(None)),
                 },
             }
         }

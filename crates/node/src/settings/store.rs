@@ -1,7 +1,8 @@
 //! Settings that change at run time: validate, persist, then publish on a `watch` channel.
 
+use idleshare_base::sync::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
@@ -61,10 +62,7 @@ impl SettingsStore {
     pub fn update(&self, change: impl FnOnce(&mut Settings)) -> Result<Settings, SettingsError> {
         // A panic in another update's closure poisons the lock but leaves no half-done
         // state behind (the published value is replaced whole), so carry on.
-        let _one_at_a_time = self
-            .updating
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _one_at_a_time = self.updating.lock();
         let mut next = self.current();
         change(&mut next);
         file::save(&self.path, &next)?;
@@ -76,10 +74,7 @@ impl SettingsStore {
     /// its settings if they differ. An invalid file changes nothing and says why; the
     /// settings in force stay in force.
     pub fn reload(&self) -> Result<bool, SettingsError> {
-        let _one_at_a_time = self
-            .updating
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _one_at_a_time = self.updating.lock();
         let loaded = file::load(&self.path)?;
         Ok(self.current.send_if_modified(|current| {
             let changed = *current != loaded;

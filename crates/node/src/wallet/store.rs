@@ -2,10 +2,11 @@
 //! running hash and balance beside the signed body so the tip is one indexed read.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use idleshare_base::db::{Db, Durability};
 
 use idleshare_protocol::{ChainTip, Credit, MicroTokens, NodeId, SignedReceipt};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::WalletError;
 
@@ -27,8 +28,7 @@ CREATE INDEX IF NOT EXISTS receipts_by_time ON receipts (issued_at_ms);
 ";
 
 pub(super) struct WalletStore {
-    path: String,
-    connection: Mutex<Connection>,
+    db: Db,
 }
 
 /// Bytes a credit pays for serving (0 for compute).
@@ -50,36 +50,21 @@ impl WalletStore {
             path: display.clone(),
             source,
         };
-        let connection = Connection::open(path).map_err(db)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
         // A receipt is written once and is worth money: flush it to disk on every commit.
-        connection
-            .pragma_update(None, "synchronous", "FULL")
-            .map_err(db)?;
-        connection.execute_batch(SCHEMA).map_err(db)?;
-        Ok(Self {
-            path: display,
-            connection: Mutex::new(connection),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let db = Db::open(path, Durability::PowerLoss, SCHEMA).map_err(|e| db(e.source))?;
+        Ok(Self { db })
     }
 
     fn error(&self, source: rusqlite::Error) -> WalletError {
         WalletError::Database {
-            path: self.path.clone(),
+            path: self.db.path().display().to_string(),
             source,
         }
     }
 
     pub(super) fn owner(&self) -> Result<Option<NodeId>, WalletError> {
         let bytes: Option<Vec<u8>> = self
+            .db
             .lock()
             .query_row("SELECT value FROM meta WHERE key = 'node'", [], |row| {
                 row.get(0)
@@ -90,7 +75,8 @@ impl WalletStore {
     }
 
     pub(super) fn set_owner(&self, node: &NodeId) -> Result<(), WalletError> {
-        self.lock()
+        self.db
+            .lock()
             .execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('node', ?1)",
                 params![node.as_bytes().as_slice()],
@@ -101,6 +87,7 @@ impl WalletStore {
 
     pub(super) fn tip(&self, issuer: &NodeId) -> Result<Option<ChainTip>, WalletError> {
         let row: Option<(i64, Vec<u8>, i64)> = self
+            .db
             .lock()
             .query_row(
                 "SELECT seq, hash, balance FROM receipts WHERE issuer = ?1 ORDER BY seq DESC LIMIT 1",
@@ -124,7 +111,8 @@ impl WalletStore {
     ) -> Result<(), WalletError> {
         let body = postcard::to_stdvec(receipt).unwrap_or_default();
         let r = &receipt.receipt;
-        self.lock()
+        self.db
+            .lock()
             .execute(
                 "INSERT INTO receipts (issuer, seq, unit, served_bytes, amount, issued_at_ms, hash,
                  balance, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -150,6 +138,7 @@ impl WalletStore {
         seq: u64,
     ) -> Result<Option<SignedReceipt>, WalletError> {
         let body: Option<Vec<u8>> = self
+            .db
             .lock()
             .query_row(
                 "SELECT body FROM receipts WHERE issuer = ?1 AND seq = ?2",
@@ -162,7 +151,7 @@ impl WalletStore {
     }
 
     pub(super) fn receipts(&self, issuer: &NodeId) -> Result<Vec<SignedReceipt>, WalletError> {
-        let connection = self.lock();
+        let connection = self.db.lock();
         let mut statement = connection
             .prepare("SELECT seq, body FROM receipts WHERE issuer = ?1 ORDER BY seq")
             .map_err(|e| self.error(e))?;
@@ -180,7 +169,7 @@ impl WalletStore {
     }
 
     pub(super) fn issuers(&self) -> Result<Vec<NodeId>, WalletError> {
-        let connection = self.lock();
+        let connection = self.db.lock();
         let mut statement = connection
             .prepare("SELECT DISTINCT issuer FROM receipts ORDER BY issuer")
             .map_err(|e| self.error(e))?;
@@ -199,6 +188,7 @@ impl WalletStore {
 
     pub(super) fn sum_since(&self, since_ms: u64) -> Result<MicroTokens, WalletError> {
         let sum: i64 = self
+            .db
             .lock()
             .query_row(
                 "SELECT COALESCE(SUM(amount), 0) FROM receipts WHERE issued_at_ms >= ?1",
@@ -212,6 +202,7 @@ impl WalletStore {
     /// Sum of the credits for serving cached content.
     pub(super) fn serving_total(&self) -> Result<MicroTokens, WalletError> {
         let sum: i64 = self
+            .db
             .lock()
             .query_row(
                 "SELECT COALESCE(SUM(amount), 0) FROM receipts WHERE unit IS NULL",
@@ -230,6 +221,7 @@ impl WalletStore {
     /// Receipts held, all coordinators.
     pub(super) fn count(&self) -> Result<u64, WalletError> {
         let count: i64 = self
+            .db
             .lock()
             .query_row("SELECT COUNT(*) FROM receipts", [], |row| row.get(0))
             .map_err(|e| self.error(e))?;
@@ -238,7 +230,7 @@ impl WalletStore {
 
     /// Up to `limit` rows (issuer, seq, signed body), newest first, skipping `offset`.
     pub(super) fn page(&self, offset: u64, limit: u64) -> Result<Vec<ReceiptRow>, WalletError> {
-        let connection = self.lock();
+        let connection = self.db.lock();
         let mut statement = connection
             .prepare(
                 "SELECT issuer, seq, body FROM receipts
@@ -265,7 +257,7 @@ impl WalletStore {
         since_ms: u64,
         bucket_ms: u64,
     ) -> Result<Vec<(u64, MicroTokens)>, WalletError> {
-        let connection = self.lock();
+        let connection = self.db.lock();
         let mut statement = connection
             .prepare(
                 "SELECT (issued_at_ms - ?1) / ?2 AS bucket, SUM(amount) FROM receipts
