@@ -6,6 +6,8 @@ use idleshare_node::wallet::WalletError;
 use serde::Serialize;
 use specta::Type;
 
+use crate::autostart::LoginLaunchError;
+
 /// Why a command failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -85,6 +87,14 @@ impl From<SettingsError> for AppError {
                 ..
             } => AppError::invalid(key, message),
             other => AppError::io(other),
+        }
+    }
+}
+
+impl From<LoginLaunchError> for AppError {
+    fn from(error: LoginLaunchError) -> Self {
+        AppError::Autostart {
+            message: error.to_string(),
         }
     }
 }
