@@ -2,29 +2,41 @@
 //! autostart entry on Linux, a Launch Agent on macOS, the Run key on Windows). The OS entry
 //! is the truth: the toggle switches it and reads it back, and nothing else stores it.
 
-use crate::error::AppError;
+/// Why start-at-login could not be read or switched.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginLaunchError {
+    /// The OS integration failed; its own words.
+    #[error(transparent)]
+    Os(#[from] tauri_plugin_autostart::Error),
+    /// The entry was switched without error but reads back unchanged.
+    #[error("asked to turn it {}, but it is still {}", on_off(*wanted), on_off(!*wanted))]
+    DidNotChange {
+        /// The state asked for.
+        wanted: bool,
+    },
+}
 
 /// An OS facility that starts the app at login.
 pub trait LoginLaunch {
     /// Whether the app starts at login now.
-    fn is_enabled(&self) -> Result<bool, String>;
+    fn is_enabled(&self) -> Result<bool, LoginLaunchError>;
     /// Creates the entry.
-    fn enable(&self) -> Result<(), String>;
+    fn enable(&self) -> Result<(), LoginLaunchError>;
     /// Removes the entry.
-    fn disable(&self) -> Result<(), String>;
+    fn disable(&self) -> Result<(), LoginLaunchError>;
 }
 
 impl LoginLaunch for tauri_plugin_autostart::AutoLaunchManager {
-    fn is_enabled(&self) -> Result<bool, String> {
-        tauri_plugin_autostart::AutoLaunchManager::is_enabled(self).map_err(|e| e.to_string())
+    fn is_enabled(&self) -> Result<bool, LoginLaunchError> {
+        Ok(tauri_plugin_autostart::AutoLaunchManager::is_enabled(self)?)
     }
 
-    fn enable(&self) -> Result<(), String> {
-        tauri_plugin_autostart::AutoLaunchManager::enable(self).map_err(|e| e.to_string())
+    fn enable(&self) -> Result<(), LoginLaunchError> {
+        Ok(tauri_plugin_autostart::AutoLaunchManager::enable(self)?)
     }
 
-    fn disable(&self) -> Result<(), String> {
-        tauri_plugin_autostart::AutoLaunchManager::disable(self).map_err(|e| e.to_string())
+    fn disable(&self) -> Result<(), LoginLaunchError> {
+        Ok(tauri_plugin_autostart::AutoLaunchManager::disable(self)?)
     }
 }
 
@@ -38,25 +50,18 @@ pub fn is_enabled(launch: &dyn LoginLaunch) -> bool {
 
 /// Switches start-at-login to `wanted` (nothing to do when it already is) and returns the
 /// state read back from the OS.
-pub fn set(launch: &dyn LoginLaunch, wanted: bool) -> Result<bool, AppError> {
-    let failed = |message: String| AppError::Autostart { message };
-    let current = launch.is_enabled().map_err(failed)?;
+pub fn set(launch: &dyn LoginLaunch, wanted: bool) -> Result<bool, LoginLaunchError> {
+    let current = launch.is_enabled()?;
     if current != wanted {
         if wanted {
-            launch.enable().map_err(failed)?;
+            launch.enable()?;
         } else {
-            launch.disable().map_err(failed)?;
+            launch.disable()?;
         }
     }
-    let now = launch.is_enabled().map_err(failed)?;
+    let now = launch.is_enabled()?;
     if now != wanted {
-        return Err(AppError::Autostart {
-            message: format!(
-                "asked to turn it {}, but it is still {}",
-                on_off(wanted),
-                on_off(now)
-            ),
-        });
+        return Err(LoginLaunchError::DidNotChange { wanted });
     }
     Ok(now)
 }
@@ -70,6 +75,12 @@ mod tests {
     use std::cell::{Cell, RefCell};
 
     use super::*;
+    use crate::error::AppError;
+
+    /// `set`, its error as the UI receives it.
+    fn set_for_ui(launch: &dyn LoginLaunch, wanted: bool) -> Result<bool, AppError> {
+        set(launch, wanted).map_err(AppError::from)
+    }
 
     /// An entry in memory; `stuck` ignores changes, `broken` fails them.
     #[derive(Default)]
@@ -81,20 +92,21 @@ mod tests {
     }
 
     impl LoginLaunch for FakeEntry {
-        fn is_enabled(&self) -> Result<bool, String> {
+        fn is_enabled(&self) -> Result<bool, LoginLaunchError> {
             Ok(self.enabled.get())
         }
-        fn enable(&self) -> Result<(), String> {
+        fn enable(&self) -> Result<(), LoginLaunchError> {
             self.calls.borrow_mut().push("enable");
             if self.broken {
-                return Err("permission denied".into());
+                let denied = std::io::Error::other("permission denied");
+                return Err(tauri_plugin_autostart::Error::Io(denied).into());
             }
             if !self.stuck {
                 self.enabled.set(true);
             }
             Ok(())
         }
-        fn disable(&self) -> Result<(), String> {
+        fn disable(&self) -> Result<(), LoginLaunchError> {
             self.calls.borrow_mut().push("disable");
             if !self.stuck {
                 self.enabled.set(false);
@@ -106,9 +118,9 @@ mod tests {
     #[test]
     fn toggling_creates_and_removes_the_entry() {
         let entry = FakeEntry::default();
-        assert_eq!(set(&entry, true), Ok(true));
+        assert_eq!(set_for_ui(&entry, true), Ok(true));
         assert!(entry.enabled.get());
-        assert_eq!(set(&entry, false), Ok(false));
+        assert_eq!(set_for_ui(&entry, false), Ok(false));
         assert!(!entry.enabled.get());
         assert_eq!(*entry.calls.borrow(), vec!["enable", "disable"]);
     }
@@ -116,7 +128,7 @@ mod tests {
     #[test]
     fn asking_for_the_current_state_changes_nothing() {
         let entry = FakeEntry::default();
-        assert_eq!(set(&entry, false), Ok(false));
+        assert_eq!(set_for_ui(&entry, false), Ok(false));
         assert!(entry.calls.borrow().is_empty());
     }
 
@@ -127,7 +139,7 @@ mod tests {
             ..FakeEntry::default()
         };
         assert_eq!(
-            set(&entry, true),
+            set_for_ui(&entry, true),
             Err(AppError::Autostart {
                 message: "permission denied".into()
             })
@@ -140,7 +152,7 @@ mod tests {
             stuck: true,
             ..FakeEntry::default()
         };
-        match set(&entry, true) {
+        match set_for_ui(&entry, true) {
             Err(AppError::Autostart { message }) => assert!(message.contains("still off")),
             other => panic!("{other:?}"),
         }

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::node_info::{self, NodeInfo};
 use crate::overview::Overview;
 use crate::preferences::{self, Preferences};
-use crate::settings_view::{self, SettingsView};
+use crate::settings_view::{self, SettingProblem, SettingsView};
 use crate::state::AppState;
 
 fn now_ms() -> u64 {
@@ -123,6 +123,14 @@ pub async fn export_receipts(
 #[specta::specta]
 pub async fn settings(state: State<'_, AppState>) -> Result<SettingsView, AppError> {
     Ok(SettingsView::from(&state.runtime.settings().current()))
+}
+
+/// Every problem in the settings form as it stands, each at its field (schedules and ranges
+/// alike); empty when `save_settings` would accept it. Saves nothing.
+#[tauri::command]
+#[specta::specta]
+pub async fn validate_settings(settings: SettingsView) -> Vec<SettingProblem> {
+    settings.problems()
 }
 
 /// Checks and saves the node's settings (they apply at once); the error names the key. The

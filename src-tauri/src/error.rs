@@ -1,10 +1,12 @@
 //! The one error type every command returns: a tagged enum the UI can switch on
 //! (`{ kind: "invalidSetting", key, message }` …), never a bare string.
 
-use idleshare_node::settings::{InvalidSetting, SettingsError};
+use idleshare_node::settings::{InvalidSetting, InvalidSettings, SettingsError};
 use idleshare_node::wallet::WalletError;
 use serde::Serialize;
 use specta::Type;
+
+use crate::autostart::LoginLaunchError;
 
 /// Why a command failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type, thiserror::Error)]
@@ -61,10 +63,17 @@ impl AppError {
 
 impl From<InvalidSetting> for AppError {
     fn from(error: InvalidSetting) -> Self {
-        let key = match &error {
-            InvalidSetting::OutOfRange { key, .. } | InvalidSetting::AboveOther { key, .. } => *key,
-        };
-        AppError::invalid(key, error.to_string())
+        AppError::invalid(error.key(), error.to_string())
+    }
+}
+
+impl From<InvalidSettings> for AppError {
+    /// The first problem, at its key (the settings form checks every problem beforehand).
+    fn from(error: InvalidSettings) -> Self {
+        match error.problems.into_iter().next() {
+            Some(first) => first.into(),
+            None => AppError::invalid("settings", "invalid settings"),
+        }
     }
 }
 
@@ -78,6 +87,14 @@ impl From<SettingsError> for AppError {
                 ..
             } => AppError::invalid(key, message),
             other => AppError::io(other),
+        }
+    }
+}
+
+impl From<LoginLaunchError> for AppError {
+    fn from(error: LoginLaunchError) -> Self {
+        AppError::Autostart {
+            message: error.to_string(),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod notices;
 pub mod overview;
 pub mod preferences;
 pub mod quiet;
+pub mod settings_rules;
 pub mod settings_view;
 pub mod state;
 pub mod tray;

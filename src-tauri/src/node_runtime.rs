@@ -3,10 +3,11 @@
 //! Its status is relayed into one `watch` that outlives restarts, so the UI and the tray
 //! follow whichever node runs.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use idleshare_base::sync::Mutex;
 use idleshare_devnet::{DemoEvent, Devnet, DevnetConfig};
 use idleshare_node::settings::{Settings, SettingsStore};
 use idleshare_node::wallet::Wallet;
@@ -82,12 +83,12 @@ impl NodeRuntime {
 
     /// Why the node could not start, if it could not.
     pub fn start_error(&self) -> Option<String> {
-        lock(&self.start_error).clone()
+        self.start_error.lock().clone()
     }
 
     /// The node's wallet.
     pub fn wallet(&self) -> Result<Arc<Wallet>, AppError> {
-        lock(&self.wallet).clone().ok_or(AppError::NodeNotRunning)
+        self.wallet.lock().clone().ok_or(AppError::NodeNotRunning)
     }
 
     /// The owner's settings.
@@ -107,7 +108,7 @@ impl NodeRuntime {
         if let Some(old) = running.take() {
             stop_running(old).await;
         }
-        *lock(&self.wallet) = None;
+        *self.wallet.lock() = None;
         self.status.send_replace(None);
         let local = coordinator.is_none();
         self.local.store(local, Ordering::Relaxed);
@@ -119,14 +120,14 @@ impl NodeRuntime {
             Ok(started) => started,
             Err(error) => {
                 tracing::error!("{error}");
-                *lock(&self.start_error) = Some(error.to_string());
+                *self.start_error.lock() = Some(error.to_string());
                 return Err(error);
             }
         };
-        *lock(&self.start_error) = None;
+        *self.start_error.lock() = None;
         let node = node_of(&started.network);
         let status = node.status();
-        *lock(&self.wallet) = node.wallet();
+        *self.wallet.lock() = node.wallet();
         let mut started = started;
         started
             .tasks
@@ -190,7 +191,7 @@ impl NodeRuntime {
         if let Some(running) = self.running.lock().await.take() {
             stop_running(running).await;
         }
-        *lock(&self.wallet) = None;
+        *self.wallet.lock() = None;
     }
 
     /// The node's reputation, where the coordinator is at hand (the local network).
@@ -265,12 +266,6 @@ fn log_demo_event(event: DemoEvent) {
             tracing::info!("local network: demo site read through the gateway ({bytes} bytes)")
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

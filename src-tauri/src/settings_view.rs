@@ -3,9 +3,10 @@
 //! schedules as lists of window texts, absent optional values as `null`. In TypeScript the
 //! types keep the node's names (`Settings`, `PolicySettings`, …).
 
-use idleshare_node::policy::schedule::WeeklySchedule;
+use idleshare_node::policy::schedule::{ScheduleWindow, WeeklySchedule};
 use idleshare_node::settings::{
-    BudgetSettings, ContributionSettings, PolicySettings, ScheduleSettings, Settings,
+    BudgetSettings, ContributionSettings, InvalidSetting, PolicySettings, ScheduleSettings,
+    Settings,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -114,18 +115,56 @@ impl From<&Settings> for SettingsView {
     }
 }
 
+/// One problem in the settings form, at its field: `key` is the file's key
+/// (`policy.owner_cpu_pause_percent`) or a schedule window (`schedule.compute.1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct SettingProblem {
+    /// The field.
+    pub key: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl From<&InvalidSetting> for SettingProblem {
+    fn from(problem: &InvalidSetting) -> Self {
+        SettingProblem {
+            key: problem.key().to_owned(),
+            message: problem.to_string(),
+        }
+    }
+}
+
+impl From<SettingProblem> for AppError {
+    fn from(problem: SettingProblem) -> Self {
+        AppError::invalid(problem.key, problem.message)
+    }
+}
+
+/// Parses each window of the list `name`; the windows that parse, and a problem per window
+/// that does not (keyed by list and index, `schedule.compute.1`).
+fn parse_windows(name: &str, texts: &[String]) -> (WeeklySchedule, Vec<SettingProblem>) {
+    let mut windows = Vec::with_capacity(texts.len());
+    let mut problems = Vec::new();
+    for (index, text) in texts.iter().enumerate() {
+        match ScheduleWindow::parse(text) {
+            Ok(window) => windows.push(window),
+            Err(error) => problems.push(SettingProblem {
+                key: format!("schedule.{name}.{index}"),
+                message: format!("\"{text}\": {error}"),
+            }),
+        }
+    }
+    (WeeklySchedule { windows }, problems)
+}
+
 impl SettingsView {
-    /// The node's settings, checked as the file would be: schedules parsed (the key names
-    /// the list and the window, `schedule.compute.1`), then every range.
-    pub fn to_settings(&self) -> Result<Settings, AppError> {
-        let schedule = |name: &str, texts: &[String]| {
-            WeeklySchedule::parse(texts).map_err(|(index, error)| {
-                AppError::invalid(
-                    format!("schedule.{name}.{index}"),
-                    format!("\"{}\": {error}", texts[index]),
-                )
-            })
-        };
+    /// The node's settings and every problem in them, checked as the file would be: each
+    /// schedule window parsed (the key names the list and the window, `schedule.compute.1`),
+    /// then every rule of the node's table.
+    fn checked(&self) -> (Settings, Vec<SettingProblem>) {
+        let (compute, mut problems) = parse_windows("compute", &self.schedule.compute);
+        let (network, network_problems) = parse_windows("network", &self.schedule.network);
+        problems.extend(network_problems);
         let (p, b) = (&self.policy, &self.budget);
         let settings = Settings {
             contribution: ContributionSettings {
@@ -154,13 +193,27 @@ impl SettingsView {
                 download_cap_kib_per_sec: b.download_cap_kib_per_sec,
                 cache_disk_quota_mib: b.cache_disk_quota_mib,
             },
-            schedule: ScheduleSettings {
-                compute: schedule("compute", &self.schedule.compute)?,
-                network: schedule("network", &self.schedule.network)?,
-            },
+            schedule: ScheduleSettings { compute, network },
         };
-        settings.validate()?;
-        Ok(settings)
+        if let Err(invalid) = settings.validate() {
+            problems.extend(invalid.problems.iter().map(SettingProblem::from));
+        }
+        (settings, problems)
+    }
+
+    /// Every problem in these settings, schedules first; empty when they would save.
+    pub fn problems(&self) -> Vec<SettingProblem> {
+        self.checked().1
+    }
+
+    /// The node's settings, or the first problem (the live form shows them all, from
+    /// [`SettingsView::problems`]).
+    pub fn to_settings(&self) -> Result<Settings, AppError> {
+        let (settings, problems) = self.checked();
+        match problems.into_iter().next() {
+            Some(problem) => Err(problem.into()),
+            None => Ok(settings),
+        }
     }
 }
 
@@ -221,6 +274,30 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn problems_lists_every_bad_window_and_every_bad_range_at_once() {
+        let mut view = SettingsView::from(&Settings::default());
+        view.schedule.compute = vec!["mon 18:00-18:00".into(), "mon 18:00-19:00".into()];
+        view.schedule.network = vec!["someday 10:00-11:00".into()];
+        view.policy.cpu_max_celsius = 200;
+        view.budget.max_memory_percent = 0;
+        let keys: Vec<_> = view.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "schedule.compute.0",
+                "schedule.network.0",
+                "policy.cpu_max_celsius",
+                "budget.max_memory_percent"
+            ]
+        );
+        assert!(
+            SettingsView::from(&Settings::default())
+                .problems()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The app's state, handed to commands and handlers through `tauri::State` (no globals),
 //! and the current overview assembled from it.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use chrono::{DateTime, Local, NaiveTime, TimeZone};
+use idleshare_base::sync::Mutex;
 use idleshare_node::wallet::Wallet;
 use idleshare_protocol::MicroTokens;
 
@@ -34,13 +35,13 @@ impl AppState {
 
     /// The preferences in force.
     pub fn preferences(&self) -> StoredPreferences {
-        lock(&self.preferences).clone()
+        self.preferences.lock().clone()
     }
 
     /// Saves `stored` to the preferences file, then puts it in force.
     pub fn save_preferences(&self, stored: StoredPreferences) -> Result<(), AppError> {
         preferences::save(&self.runtime.paths().preferences_file(), &stored)?;
-        *lock(&self.preferences) = stored;
+        *self.preferences.lock() = stored;
         Ok(())
     }
 
@@ -51,7 +52,9 @@ impl AppState {
         let settings = self.runtime.settings().current();
         let today = match (&status, self.runtime.wallet()) {
             (Some(status), Ok(wallet)) => {
-                lock(&self.today).get(&wallet, status.earnings.balance, local_day_start_ms(&now))
+                self.today
+                    .lock()
+                    .get(&wallet, status.earnings.balance, local_day_start_ms(&now))
             }
             _ => MicroTokens(0),
         };
@@ -107,12 +110,6 @@ impl TodayTokens {
         }
         self.value
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

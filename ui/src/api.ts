@@ -42,6 +42,7 @@ export type Settings = Ok<typeof commands.settings>;
 export type PolicySettings = Settings["policy"];
 export type BudgetSettings = Settings["budget"];
 export type ScheduleSettings = Settings["schedule"];
+export type SettingProblem = Ok<typeof commands.validateSettings>[number];
 export type NodeInfo = Ok<typeof commands.nodeInfo>;
 export type Preferences = Ok<typeof commands.preferences>;
 export type Notifications = Preferences["notifications"];
@@ -60,6 +61,8 @@ export interface Backend {
   exportReceipts(format: ExportFormat): Promise<string>;
   settings(): Promise<Settings>;
   saveSettings(settings: Settings): Promise<Settings>;
+  /** Every problem the node finds in `settings` (saves nothing). */
+  validateSettings(settings: Settings): Promise<SettingProblem[]>;
   nodeInfo(): Promise<NodeInfo>;
   preferences(): Promise<Preferences>;
   setPreferences(preferences: Preferences): Promise<Preferences>;
@@ -112,6 +115,7 @@ const tauriBackend: Backend = {
   exportReceipts: (format) => settle(commands.exportReceipts(format)),
   settings: () => settle(commands.settings()),
   saveSettings: (settings) => settle(commands.saveSettings(settings)),
+  validateSettings: (settings) => settle(commands.validateSettings(settings)),
   nodeInfo: () => settle(commands.nodeInfo()),
   preferences: () => settle(commands.preferences()),
   setPreferences: (p) => settle(commands.setPreferences(p)),
@@ -150,6 +154,7 @@ export const api: Backend = {
   exportReceipts: async (format) => (await backend()).exportReceipts(format),
   settings: async () => (await backend()).settings(),
   saveSettings: async (settings) => (await backend()).saveSettings(settings),
+  validateSettings: async (settings) => (await backend()).validateSettings(settings),
   nodeInfo: async () => (await backend()).nodeInfo(),
   preferences: async () => (await backend()).preferences(),
   setPreferences: async (p) => (await backend()).setPreferences(p),

@@ -34,6 +34,11 @@ export const commands = {
 	 *  stored switch and snooze stay, whatever was sent (see `saved_over`).
 	 */
 	saveSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("save_settings", { settings })),
+	/**
+	 *  Every problem in the settings form as it stands, each at its field (schedules and ranges
+	 *  alike); empty when `save_settings` would accept it. Saves nothing.
+	 */
+	validateSettings: (settings: Settings) => __TAURI_INVOKE<SettingProblem[]>("validate_settings", { settings }),
 	/**  The Node page. */
 	nodeInfo: () => typedError<NodeInfo, AppError>(__TAURI_INVOKE("node_info")),
 	/**  The app's preferences. */
@@ -54,6 +59,8 @@ export const events = {
 export const DEFAULT_NOTIFICATIONS = {"coordinatorUnreachable":true,"dailySummary":true,"firstTokens":true,"pausedForBatteryOrHeat":true} as const;
 
 export const DEFAULT_SETTINGS = {"budget":{"cache_disk_quota_mib":10240,"download_cap_kib_per_sec":null,"gpu_enabled":true,"max_cores":null,"max_cpu_percent_per_core":100,"max_memory_percent":50,"upload_cap_kib_per_sec":null},"contribution":{"enabled":true,"snooze_until_ms":null},"policy":{"cpu_max_celsius":85,"gpu_max_celsius":80,"input_idle_secs":180,"min_free_memory_percent":10,"owner_cpu_pause_after_secs":2,"owner_cpu_pause_percent":25,"owner_cpu_resume_after_secs":30,"owner_cpu_resume_percent":15,"pause_on_battery":true,"pause_on_fullscreen":true,"thermal_resume_margin_celsius":5},"schedule":{"compute":["mon-sun 00:00-24:00"],"network":["mon-sun 00:00-24:00"]}} as const;
+
+export const SETTINGS_RULES = {"not_above":[{"bound_key":"policy.owner_cpu_pause_percent","key":"policy.owner_cpu_resume_percent"}],"ranges":[{"key":"policy.input_idle_secs","max":86400,"min":0,"optional":false},{"key":"policy.owner_cpu_pause_percent","max":100,"min":1,"optional":false},{"key":"policy.owner_cpu_pause_after_secs","max":3600,"min":0,"optional":false},{"key":"policy.owner_cpu_resume_percent","max":100,"min":0,"optional":false},{"key":"policy.owner_cpu_resume_after_secs","max":86400,"min":0,"optional":false},{"key":"policy.cpu_max_celsius","max":110,"min":40,"optional":false},{"key":"policy.gpu_max_celsius","max":110,"min":40,"optional":false},{"key":"policy.thermal_resume_margin_celsius","max":30,"min":0,"optional":false},{"key":"policy.min_free_memory_percent","max":90,"min":0,"optional":false},{"key":"budget.max_cores","max":65536,"min":1,"optional":true},{"key":"budget.max_cpu_percent_per_core","max":100,"min":1,"optional":false},{"key":"budget.max_memory_percent","max":100,"min":1,"optional":false},{"key":"budget.upload_cap_kib_per_sec","max":10000000,"min":1,"optional":true},{"key":"budget.download_cap_kib_per_sec","max":10000000,"min":1,"optional":true},{"key":"budget.cache_disk_quota_mib","max":16777216,"min":0,"optional":false}],"schedule":{"day_names":["mon","tue","wed","thu","fri","sat","sun"],"minutes_per_day":1440}} as const;
 
 /* Types */
 /**  Why a command failed. */
@@ -340,6 +347,17 @@ error: E };
 export type ScheduleSettings = {
 	compute: string[],
 	network: string[],
+};
+
+/**
+ *  One problem in the settings form, at its field: `key` is the file's key
+ *  (`policy.owner_cpu_pause_percent`) or a schedule window (`schedule.compute.1`).
+ */
+export type SettingProblem = {
+	/**  The field. */
+	key: string,
+	/**  What is wrong, for people. */
+	message: string,
 };
 
 /**  Every setting of the node. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FIELD_GROUPS, NOTIFICATION_FIELDS, isFormFieldKey } from "../src/lib/settingsFields";
-import { RANGE_RULES } from "../src/lib/settingsRules";
+import { NODE_RULES } from "../src/lib/settingsRules";
 import { defaultPreferences, defaultSettings } from "../src/lib/settingsDefaults";
 
 describe("the Settings page covers every setting", () => {
@@ -23,7 +23,7 @@ describe("the Settings page covers every setting", () => {
           field.key.split(".")[0]!
         ]![field.key.split(".")[1]!];
         if (field.kind === "number") {
-          expect(RANGE_RULES.some((r) => r.key === field.key), field.key).toBe(true);
+          expect(NODE_RULES.ranges.some((r) => r.key === field.key), field.key).toBe(true);
           expect(value === null || typeof value === "number", field.key).toBe(true);
         } else {
           expect(typeof value, field.key).toBe("boolean");

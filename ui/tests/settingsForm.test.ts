@@ -4,7 +4,10 @@ import {
   formChanged,
   formFromBackend,
   formToPayloads,
+  nodeCheck,
   notificationSwitches,
+  scheduleProblems,
+  settingsToCheck,
   validateForm,
 } from "../src/lib/settingsForm";
 import { KEY } from "./fixtures";
@@ -52,17 +55,44 @@ describe("settings form", () => {
     expect(preferences.coordinator).toBe(`${KEY}@coord.example.org:7350`);
   });
 
-  it("collects setting, schedule and coordinator errors together", () => {
+  it("collects setting, schedule and coordinator errors together", async () => {
+    const { createFakeBackend } = await import("../src/dev/fakeBackend");
+    const backend = createFakeBackend(new URLSearchParams("frozen=1"));
     const form = formFromBackend(defaultSettings(), defaultPreferences());
     form.settings.policy.cpu_max_celsius = 20;
     form.network[0]!.end = "00:00";
     form.coordinator = "example.org:7350";
-    expect(Object.keys(validateForm(form)).sort()).toEqual([
+    const fromNode = await nodeCheck(form, (s) => backend.validateSettings(s));
+    expect(Object.keys({ ...fromNode, ...validateForm(form) }).sort()).toEqual([
       "policy.cpu_max_celsius",
       "preferences.coordinator",
       "schedule.network.0",
     ]);
-    expect(() => formToPayloads(form)).toThrow();
+    // The bad window goes to the node as typed, so its message can quote it.
+    expect(formToPayloads(form).settings.schedule.network).toEqual(["mon-sun 00:00-00:00"]);
+  });
+
+  it("asks the node about schedules with the numbers the form already flags at their defaults", () => {
+    const form = formFromBackend(defaultSettings(), defaultPreferences());
+    (form.settings.policy as Record<string, unknown>).input_idle_secs = null;
+    form.settings.policy.cpu_max_celsius = -5;
+    form.settings.budget.max_memory_percent = 1.5;
+    form.settings.budget.max_cores = 4;
+    const sent = settingsToCheck(form);
+    const defaults = defaultSettings();
+    expect(sent.policy.input_idle_secs).toBe(defaults.policy.input_idle_secs);
+    expect(sent.policy.cpu_max_celsius).toBe(defaults.policy.cpu_max_celsius);
+    expect(sent.budget.max_memory_percent).toBe(defaults.budget.max_memory_percent);
+    expect(sent.budget.max_cores).toBe(4);
+  });
+
+  it("takes only the node's schedule problems, at their fields, in the form's words", () => {
+    expect(
+      scheduleProblems([
+        { key: "schedule.compute.1", message: '"mon 10:00-10:00": start and end are the same; use 00:00-24:00 for a whole day' },
+        { key: "policy.cpu_max_celsius", message: "policy.cpu_max_celsius = 20 is out of range 40..=110" },
+      ]),
+    ).toEqual({ "schedule.compute.1": "Start and end are the same; use 00:00-24:00 for a whole day." });
   });
 
   it("notices changes but not contribution or schedule text", () => {

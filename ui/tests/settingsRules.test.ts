@@ -1,17 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { SETTINGS_RULES } from "../src/bindings";
 import { defaultSettings } from "../src/lib/settingsDefaults";
 import {
-  MAX_CACHE_MIB,
-  MAX_CAP_KIB_PER_SEC,
-  MAX_CORES,
-  RANGE_RULES,
+  NODE_RULES,
   checkNumber,
   checkScheduleRules,
   fieldForServerKey,
   friendlyServerMessage,
   rangeRule,
   validateSettings,
-  type NumericKey,
+  type SettingsRules,
 } from "../src/lib/settingsRules";
 import type { Settings } from "../src/api";
 
@@ -24,34 +22,18 @@ function withValue(key: string, value: unknown): Settings {
   return settings;
 }
 
-// The node's table (crates/node/src/settings/validate.rs), copied by hand so a change on
-// either side shows up here.
-const NODE_RANGES: [NumericKey, number, number, boolean][] = [
-  ["policy.input_idle_secs", 0, 86_400, false],
-  ["policy.owner_cpu_pause_percent", 1, 100, false],
-  ["policy.owner_cpu_pause_after_secs", 0, 3_600, false],
-  ["policy.owner_cpu_resume_percent", 0, 100, false],
-  ["policy.owner_cpu_resume_after_secs", 0, 86_400, false],
-  ["policy.cpu_max_celsius", 40, 110, false],
-  ["policy.gpu_max_celsius", 40, 110, false],
-  ["policy.thermal_resume_margin_celsius", 0, 30, false],
-  ["policy.min_free_memory_percent", 0, 90, false],
-  ["budget.max_cores", 1, 65_536, true],
-  ["budget.max_cpu_percent_per_core", 1, 100, false],
-  ["budget.max_memory_percent", 1, 100, false],
-  ["budget.upload_cap_kib_per_sec", 1, 10_000_000, true],
-  ["budget.download_cap_kib_per_sec", 1, 10_000_000, true],
-  ["budget.cache_disk_quota_mib", 0, 16 * 1024 * 1024, false],
-];
+// The node's table as the bindings carry it (generated from crates/node/src/settings/validate.rs;
+// src-tauri's tests prove it is what the node enforces and that the bindings are current).
+const NODE_RANGES = SETTINGS_RULES.ranges.map((r) => [r.key, r.min, r.max, r.optional] as const);
 
-describe("validateSettings mirrors the node", () => {
-  it("accepts the node's defaults", () => {
-    expect(validateSettings(defaultSettings())).toEqual({});
+describe("validateSettings applies the node's exported rules", () => {
+  it("uses the table from the generated bindings", () => {
+    expect(NODE_RULES).toBe(SETTINGS_RULES);
+    expect(NODE_RANGES.length).toBeGreaterThan(0);
   });
 
-  it("has the node's keys and ranges, in its order", () => {
-    expect(RANGE_RULES.map((r) => [r.key, r.min, r.max, r.optional])).toEqual(NODE_RANGES);
-    expect([MAX_CORES, MAX_CAP_KIB_PER_SEC, MAX_CACHE_MIB]).toEqual([65_536, 10_000_000, 16_777_216]);
+  it("accepts the node's defaults", () => {
+    expect(validateSettings(defaultSettings())).toEqual({});
   });
 
   describe.each(NODE_RANGES)("%s in %d..=%d", (key, min, max, optional) => {
@@ -71,6 +53,25 @@ describe("validateSettings mirrors the node", () => {
       expect(validateSettings(withValue(key, null))[key]).toBe(optional ? undefined : "Enter a number.");
       expect(validateSettings(withValue(key, Number.NaN))[key]).toBe("Enter a number.");
     });
+  });
+
+  it("follows a changed table: a fake rule changes what the form accepts", () => {
+    const fake: SettingsRules = {
+      ...NODE_RULES,
+      ranges: NODE_RULES.ranges.map((r) => (r.key === "policy.cpu_max_celsius" ? { ...r, min: 20, max: 60 } : r)),
+      not_above: [],
+    };
+    const settings = defaultSettings();
+    settings.policy.cpu_max_celsius = 85;
+    expect(validateSettings(settings)).toEqual({});
+    expect(validateSettings(settings, fake)).toEqual({ "policy.cpu_max_celsius": "Must be between 20 and 60." });
+    settings.policy.cpu_max_celsius = 30;
+    expect(validateSettings(settings, fake)).toEqual({});
+    expect(validateSettings(settings)["policy.cpu_max_celsius"]).toBe("Must be between 40 and 110.");
+    // Without the table's not-above rule, resume may pass pause.
+    settings.policy.owner_cpu_resume_percent = 90;
+    expect(validateSettings(settings, fake)).toEqual({});
+    expect(rangeRule("policy.cpu_max_celsius", fake)).toMatchObject({ min: 20, max: 60 });
   });
 
   it("rejects a resume threshold above the pause threshold, at the resume field", () => {
@@ -101,12 +102,12 @@ describe("validateSettings mirrors the node", () => {
     expect(checkNumber("", rule)).toBeNull();
     expect(checkNumber("4", rule)).toBe("Enter a number.");
     expect(checkNumber(4, rule)).toBeNull();
-    expect(() => rangeRule("policy.nope" as NumericKey)).toThrow();
+    expect(() => rangeRule("policy.nope")).toThrow();
   });
 });
 
 describe("schedule rules in the form", () => {
-  it("keys each bad rule by list and index", () => {
+  it("flags a rule with no day by list and index, and leaves the times to the node", () => {
     const all = [true, true, true, true, true, true, true];
     const errors = checkScheduleRules("compute", [
       { days: all, start: "18:00", end: "08:00" },
@@ -114,7 +115,6 @@ describe("schedule rules in the form", () => {
       { days: Array(7).fill(false), start: "18:00", end: "19:00" },
     ]);
     expect(errors).toEqual({
-      "schedule.compute.1": "Start and end are the same; use 00:00-24:00 for a whole day.",
       "schedule.compute.2": "Pick at least one day.",
     });
   });
@@ -146,6 +146,10 @@ describe("server messages in the form's words", () => {
     ["budget.x = 5 must not be above budget.y = 4", "Must not be above budget.y (4)."],
     ['bad schedule window "mon 25:00-01:00"', 'Bad schedule window "mon 25:00-01:00".'],
     ['"someday 25:00-26:00": `someday` is not a day (use mon, tue)', "`someday` is not a day (use mon, tue)."],
+    [
+      '"mon-sun 18:00-18:00": start and end are the same; use 00:00-24:00 for a whole day',
+      "Start and end are the same; use 00:00-24:00 for a whole day.",
+    ],
     ["Already a sentence.", "Already a sentence."],
     ["  ", "The node did not accept this value."],
   ])("%j → %j", (message, friendly) => {

@@ -3,7 +3,8 @@
 //! [`Settings`] mirrors the file section by section (`[contribution]`, `[policy]`,
 //! `[budget]`, `[schedule]`); every key has a default, so a missing file or a missing key
 //! means "the default". [`load`] and [`save`] read and atomically write the file,
-//! [`Settings::validate`] checks every value and names the offending key, and
+//! [`Settings::validate`] checks every value against [`RANGE_RULES`] and [`NOT_ABOVE_RULES`]
+//! and names every offending key, and
 //! [`SettingsStore`] lets the node and the desktop app change settings at run time.
 //!
 //! The file normally lives at `settings.toml` in the OS config directory
@@ -21,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 pub use self::file::{SettingsError, TextPosition, load, parse, save, to_toml};
 pub use self::store::SettingsStore;
-pub use self::validate::InvalidSetting;
+pub use self::validate::{
+    InvalidSetting, InvalidSettings, NOT_ABOVE_RULES, NotAboveRule, RANGE_RULES, RangeRule,
+};
 use crate::policy::schedule::WeeklySchedule;
 
 /// Milliseconds in an hour, for the snooze.

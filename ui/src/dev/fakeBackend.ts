@@ -15,13 +15,14 @@ import type {
   Overview,
   Preferences,
   Receipt,
+  SettingProblem,
   Settings,
 } from "../api";
 import { ApiError } from "../lib/errors";
 import { checkCoordinator } from "../lib/coordinatorAddress";
 import { formatTokens } from "../lib/format";
 import { parseWindow } from "../lib/schedule";
-import { RANGE_RULES, valueAt } from "../lib/settingsRules";
+import { NODE_RULES, valueAt } from "../lib/settingsRules";
 import { defaultPreferences, defaultSettings } from "../lib/settingsDefaults";
 
 const NODE_ID = "nbswy3dpeb3w64tmmqqgc3tjmnqwy5dfmzxw4zlsonuw4z3bnrsa";
@@ -194,36 +195,36 @@ export function createFakeBackend(params: URLSearchParams, clock: () => number =
   const pause = <T>(value: T, ms = 120): Promise<T> =>
     new Promise((resolve) => setTimeout(() => resolve(value), ms));
 
+  /** Every problem, worded like the node's (its rules from the same exported table). */
+  function problems(next: Settings): SettingProblem[] {
+    const found: SettingProblem[] = [];
+    for (const which of ["compute", "network"] as const) {
+      next.schedule[which].forEach((text, index) => {
+        if (!parseWindow(text)) found.push({ key: `schedule.${which}.${index}`, message: `bad schedule window "${text}"` });
+      });
+    }
+    for (const rule of NODE_RULES.ranges) {
+      const value = valueAt(next, rule.key);
+      if (value === null && rule.optional) continue;
+      if (typeof value !== "number" || !Number.isInteger(value) || value < rule.min || value > rule.max) {
+        found.push({ key: rule.key, message: `${rule.key} = ${String(value)} is out of range ${rule.min}..=${rule.max}` });
+      }
+    }
+    for (const { key, bound_key } of NODE_RULES.not_above) {
+      if (found.some((p) => p.key === key || p.key === bound_key)) continue;
+      const value = valueAt(next, key) as number;
+      const bound = valueAt(next, bound_key) as number;
+      if (value > bound) found.push({ key, message: `${key} = ${value} must not be above ${bound_key} = ${bound}` });
+    }
+    return found;
+  }
+
   function checkSettings(next: Settings): void {
     if (params.get("fail") === "save") {
       fail({ kind: "invalidSetting", key: "policy.input_idle_secs", message: "the node refused this value (simulated)" });
     }
-    for (const rule of RANGE_RULES) {
-      const value = valueAt(next, rule.key);
-      if (value === null && rule.optional) continue;
-      if (typeof value !== "number" || !Number.isInteger(value) || value < rule.min || value > rule.max) {
-        fail({
-          kind: "invalidSetting",
-          key: rule.key,
-          message: `${rule.key} = ${String(value)} is out of range ${rule.min}..=${rule.max}`,
-        });
-      }
-    }
-    const { owner_cpu_resume_percent: resume, owner_cpu_pause_percent: pauseAt } = next.policy;
-    if (resume > pauseAt) {
-      fail({
-        kind: "invalidSetting",
-        key: "policy.owner_cpu_resume_percent",
-        message: `policy.owner_cpu_resume_percent = ${resume} must not be above policy.owner_cpu_pause_percent = ${pauseAt}`,
-      });
-    }
-    for (const which of ["compute", "network"] as const) {
-      next.schedule[which].forEach((text, index) => {
-        if (!parseWindow(text).ok) {
-          fail({ kind: "invalidSetting", key: `schedule.${which}.${index}`, message: `bad schedule window "${text}"` });
-        }
-      });
-    }
+    const first = problems(next)[0];
+    if (first) fail({ kind: "invalidSetting", ...first });
   }
 
   function series(days: number): EarningsPoint[] {
@@ -304,6 +305,7 @@ export function createFakeBackend(params: URLSearchParams, clock: () => number =
       overview.cache.quotaBytes = settings.budget.cache_disk_quota_mib * 1024 * 1024;
       return copy(settings);
     },
+    validateSettings: (next) => pause(problems(next), 20),
     nodeInfo: () => pause(nodeInfo()),
     preferences: () => pause(copy(preferences)),
     async setPreferences(next) {

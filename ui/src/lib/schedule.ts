@@ -1,41 +1,20 @@
-// Weekly schedule windows such as "mon-fri 18:00-08:00", parsed and written exactly as the
-// node does (crates/node/src/policy/schedule.rs), plus the editor's per-rule model.
+// Weekly schedule windows such as "mon-fri 18:00-08:00", read and written for the editor
+// and for summaries. Whether a window is valid is the node's to say (the validate_settings
+// command, crates/node/src/policy/schedule.rs); the parts of the grammar used here (day
+// names, 24:00) come from its exported SETTINGS_RULES.
 //
 // A window is a set of start days plus a start and end time; an end earlier than the start
 // crosses midnight and belongs to the start day. A schedule is a list of windows, open when
 // any is open; an empty list is never open.
 
-export const DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+import { SETTINGS_RULES } from "../bindings";
+
+export const DAY_NAMES: readonly string[] = SETTINGS_RULES.schedule.day_names;
 export const DAY_LABELS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-export const MINUTES_PER_DAY = 1440;
+export const MINUTES_PER_DAY: number = SETTINGS_RULES.schedule.minutes_per_day;
 
-/** A parsed window. `days[0]` is Monday; `endMinute` is 1–1440. */
+/** A read window. `days[0]` is Monday; `endMinute` is 1–1440. */
 export type ScheduleWindow = { days: boolean[]; startMinute: number; endMinute: number };
-
-/** Why a text is not a window; the messages are the node's. */
-export type ScheduleError =
-  | { kind: "shape" }
-  | { kind: "unknownDay"; text: string }
-  | { kind: "badTime"; text: string }
-  | { kind: "emptyWindow" }
-  | { kind: "noDays" };
-
-export function scheduleErrorMessage(error: ScheduleError): string {
-  switch (error.kind) {
-    case "shape":
-      return "expected `DAYS HH:MM-HH:MM`, for example `mon-fri 18:00-08:00`";
-    case "unknownDay":
-      return `\`${error.text}\` is not a day (use mon, tue, wed, thu, fri, sat, sun)`;
-    case "badTime":
-      return `\`${error.text}\` is not a time (use HH:MM from 00:00 to 24:00; 24:00 only as the end)`;
-    case "emptyWindow":
-      return "start and end are the same; use 00:00-24:00 for a whole day";
-    case "noDays":
-      return "pick at least one day";
-  }
-}
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: ScheduleError };
 
 /** "HH:MM" to minutes after midnight, up to 24:00; null when it is not a time. */
 export function parseTime(text: string): number | null {
@@ -61,61 +40,56 @@ export function formatTime(minute: number): string {
 }
 
 function dayIndex(name: string): number {
-  return (DAY_NAMES as readonly string[]).indexOf(name.toLowerCase());
+  return DAY_NAMES.indexOf(name.toLowerCase());
 }
 
-/** "mon-fri,sun" to seven flags, Monday first; a range may wrap ("sat-mon"). */
-export function parseDays(text: string): Parsed<boolean[]> {
-  const days = [false, false, false, false, false, false, false];
+/** "mon-fri,sun" to seven flags, Monday first; a range may wrap ("sat-mon"). Null when a
+ *  name is not a day. */
+export function parseDays(text: string): boolean[] | null {
+  const days = DAY_NAMES.map(() => false);
   for (const item of text.split(",")) {
     const dash = item.indexOf("-");
     const [first, last] = dash < 0 ? [item, item] : [item.slice(0, dash), item.slice(dash + 1)];
     const a = dayIndex(first);
-    if (a < 0) return { ok: false, error: { kind: "unknownDay", text: first } };
     const b = dayIndex(last);
-    if (b < 0) return { ok: false, error: { kind: "unknownDay", text: last } };
-    for (let day = a; ; day = (day + 1) % 7) {
+    if (a < 0 || b < 0) return null;
+    for (let day = a; ; day = (day + 1) % DAY_NAMES.length) {
       days[day] = true;
       if (day === b) break;
     }
   }
-  return { ok: true, value: days };
+  return days;
 }
 
-/** Parses "DAYS HH:MM-HH:MM" with the node's rules and in its order of checks. */
-export function parseWindow(text: string): Parsed<ScheduleWindow> {
+/** Reads "DAYS HH:MM-HH:MM" for display; null when it cannot be read (the node's
+ *  validate_settings says why). */
+export function parseWindow(text: string): ScheduleWindow | null {
   const parts = text.split(/\s+/).filter((p) => p.length > 0);
-  if (parts.length !== 2) return { ok: false, error: { kind: "shape" } };
+  if (parts.length !== 2) return null;
   const [daysText, times] = parts as [string, string];
   const dash = times.indexOf("-");
-  if (dash < 0) return { ok: false, error: { kind: "shape" } };
-  const start = times.slice(0, dash);
-  const end = times.slice(dash + 1);
-  const startMinute = parseTime(start);
-  if (startMinute === null || startMinute >= MINUTES_PER_DAY) {
-    return { ok: false, error: { kind: "badTime", text: start } };
-  }
-  let endMinute = parseTime(end);
-  if (endMinute === null) return { ok: false, error: { kind: "badTime", text: end } };
-  if (startMinute === endMinute) return { ok: false, error: { kind: "emptyWindow" } };
+  if (dash < 0) return null;
+  const startMinute = parseTime(times.slice(0, dash));
+  let endMinute = parseTime(times.slice(dash + 1));
+  if (startMinute === null || endMinute === null || startMinute >= MINUTES_PER_DAY) return null;
+  if (startMinute === endMinute) return null;
   // 00:00 as an end means the coming midnight, the same instant as 24:00.
   if (endMinute === 0) endMinute = MINUTES_PER_DAY;
   const days = parseDays(daysText);
-  if (!days.ok) return days;
-  return { ok: true, value: { days: days.value, startMinute, endMinute } };
+  return days ? { days, startMinute, endMinute } : null;
 }
 
 /** Days as the node writes them: ranges, Monday first ("mon,wed-fri"). */
 export function formatDays(days: boolean[]): string {
   const out: string[] = [];
   let day = 0;
-  while (day < 7) {
+  while (day < DAY_NAMES.length) {
     if (!days[day]) {
       day += 1;
       continue;
     }
     let last = day;
-    while (last + 1 < 7 && days[last + 1]) last += 1;
+    while (last + 1 < DAY_NAMES.length && days[last + 1]) last += 1;
     out.push(last > day ? `${DAY_NAMES[day]}-${DAY_NAMES[last]}` : DAY_NAMES[day]!);
     day = last + 1;
   }
@@ -161,10 +135,10 @@ export function describeWindow(window: ScheduleWindow): string {
 export function describeSchedule(texts: string[]): string {
   if (texts.length === 0) return "Never";
   const parsed = texts.map(parseWindow);
-  if (parsed.some((p) => p.ok && p.value.days.every(Boolean) && p.value.startMinute === 0 && p.value.endMinute === MINUTES_PER_DAY)) {
+  if (parsed.some((p) => p && p.days.every(Boolean) && p.startMinute === 0 && p.endMinute === MINUTES_PER_DAY)) {
     return "Always";
   }
-  return parsed.map((p, i) => (p.ok ? describeWindow(p.value) : texts[i])).join("; ");
+  return parsed.map((p, i) => (p ? describeWindow(p) : texts[i])).join("; ");
 }
 
 // ---- The editor's model: one rule = day toggles and two time fields. ----
@@ -174,28 +148,26 @@ export type RuleDraft = { days: boolean[]; start: string; end: string };
 
 /** The rule a new row starts with: every day, all day. */
 export function newRuleDraft(): RuleDraft {
-  return { days: [true, true, true, true, true, true, true], start: "00:00", end: "24:00" };
+  return { days: DAY_NAMES.map(() => true), start: "00:00", end: formatTime(MINUTES_PER_DAY) };
 }
 
-/** A window's text as an editable rule; null when the text does not parse. */
+/** A window's text as an editable rule; null when the text cannot be read. */
 export function ruleFromText(text: string): RuleDraft | null {
   const parsed = parseWindow(text);
-  if (!parsed.ok) return null;
-  const { days, startMinute, endMinute } = parsed.value;
+  if (!parsed) return null;
+  const { days, startMinute, endMinute } = parsed;
   return { days: [...days], start: formatTime(startMinute), end: formatTime(endMinute) };
 }
 
-/** Checks a rule as the node would; the window on success. */
-export function checkRule(rule: RuleDraft): Parsed<ScheduleWindow> {
-  if (!rule.days.some(Boolean)) return { ok: false, error: { kind: "noDays" } };
-  const start = rule.start.trim();
-  const end = rule.end.trim();
-  // Reuse the node's parser so a rule passes here exactly when it passes there.
-  return parseWindow(`${formatDays(rule.days)} ${start}-${end}`);
+/** The window a rule stands for, for its summary; null when it cannot be read. */
+export function windowOfRule(rule: RuleDraft): ScheduleWindow | null {
+  return parseWindow(ruleText(rule));
 }
 
-/** The node's text for a rule, or an error message. */
-export function ruleToText(rule: RuleDraft): { text: string } | { error: string } {
-  const checked = checkRule(rule);
-  return checked.ok ? { text: formatWindow(checked.value) } : { error: scheduleErrorMessage(checked.error) };
+/** A rule as a window's text, for the node to check and keep: in the node's canonical
+ *  form when it can be read, else as typed (so the node's message quotes it). */
+export function ruleText(rule: RuleDraft): string {
+  const text = `${formatDays(rule.days)} ${rule.start.trim()}-${rule.end.trim()}`;
+  const window = parseWindow(text);
+  return window ? formatWindow(window) : text;
 }

@@ -1,11 +1,20 @@
 // The Settings page's form: node settings plus app preferences in one draft, checked as a
-// whole, and split back into the two payloads on save.
+// whole, and split back into the two payloads on save. Numbers are checked here against the
+// node's exported rule table; schedule windows by the node itself (validate_settings).
 
-import type { Notifications, Preferences, Settings } from "../api";
+import type { Notifications, Preferences, SettingProblem, Settings } from "../api";
 import { checkCoordinator, coordinatorPreference } from "./coordinatorAddress";
-import { newRuleDraft, ruleFromText, ruleToText, type RuleDraft } from "./schedule";
-import { checkScheduleRules, validateSettings, type FieldErrors } from "./settingsRules";
-import { defaultPreferences } from "./settingsDefaults";
+import { newRuleDraft, ruleFromText, ruleText, type RuleDraft } from "./schedule";
+import {
+  NODE_RULES,
+  checkScheduleRules,
+  fieldForServerKey,
+  friendlyServerMessage,
+  validateSettings,
+  valueAt,
+  type FieldErrors,
+} from "./settingsRules";
+import { defaultPreferences, defaultSettings } from "./settingsDefaults";
 
 export type SettingsForm = {
   /** contribution/policy/budget as edited; its schedule lists are ignored (see below). */
@@ -51,7 +60,11 @@ export function notificationSwitches(notifications: Partial<Notifications>): Req
   };
 }
 
-/** Every problem in the form, keyed by field ("policy.input_idle_secs", "schedule.compute.0", "preferences.coordinator"). */
+/**
+ * Every problem the form finds by itself, keyed by field ("policy.input_idle_secs",
+ * "schedule.compute.0", "preferences.coordinator"): numbers against the node's table, rules
+ * with no day, the coordinator address. The node finds the rest (see `nodeCheck`).
+ */
 export function validateForm(form: SettingsForm): FieldErrors {
   const errors: FieldErrors = {
     ...validateSettings(form.settings),
@@ -63,17 +76,50 @@ export function validateForm(form: SettingsForm): FieldErrors {
   return errors;
 }
 
+/**
+ * The settings to ask the node about: the form's, except that a number the form already
+ * flags is sent as its default (the node cannot even read "", 1.5 or -5; the form's own
+ * message stands at that field).
+ */
+export function settingsToCheck(form: SettingsForm): Settings {
+  const settings = formToPayloads(form).settings;
+  const flagged = validateSettings(settings);
+  const defaults = defaultSettings();
+  for (const rule of NODE_RULES.ranges) {
+    if (!flagged[rule.key]) continue;
+    const [section, field] = rule.key.split(".") as ["policy" | "budget", string];
+    (settings[section] as unknown as Record<string, unknown>)[field] = valueAt(defaults, rule.key);
+  }
+  return settings;
+}
+
+/** The node's problems with the schedule windows, at their fields and in the form's words.
+ *  (Its range problems are the form's own, from the same table.) */
+export function scheduleProblems(problems: SettingProblem[]): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const problem of problems) {
+    const field = fieldForServerKey(problem.key);
+    if (field.startsWith("schedule.") && !errors[field]) errors[field] = friendlyServerMessage(problem.message);
+  }
+  return errors;
+}
+
+/** The node's word on the form's schedules; `validate` is the validate_settings command.
+ *  Shown under the form's own checks, which win at a shared field. */
+export async function nodeCheck(
+  form: SettingsForm,
+  validate: (settings: Settings) => Promise<SettingProblem[]>,
+): Promise<FieldErrors> {
+  return scheduleProblems(await validate(settingsToCheck(form)));
+}
+
 function texts(rules: RuleDraft[]): string[] {
-  return rules.map((rule) => {
-    const result = ruleToText(rule);
-    if ("error" in result) throw new Error(result.error);
-    return result.text;
-  });
+  return rules.map(ruleText);
 }
 
 /**
  * The two payloads to save. The backend keeps its own switch and snooze (the dashboard's and
- * the tray's) whatever `contribution` says. Call only when `validateForm` found nothing.
+ * the tray's) whatever `contribution` says. Call only when neither check found anything.
  */
 export function formToPayloads(form: SettingsForm): { settings: Settings; preferences: Preferences } {
   const settings: Settings = {

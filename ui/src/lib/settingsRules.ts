@@ -1,68 +1,34 @@
-// Client-side checks on every setting, mirroring crates/node/src/settings/validate.rs:
-// the same keys, the same ranges, the same "resume not above pause" rule, plus the schedule
-// rules (parsed as the node parses them). Unlike the node, which stops at the first bad key,
-// this returns every problem so each field can show its own message.
+// The form's checks on the numeric settings, driven by the node's own rule table
+// (SETTINGS_RULES, exported from crates/node/src/settings/validate.rs into the generated
+// bindings): no range is written here. Schedule windows are checked by the node itself
+// (the validate_settings command); see settingsForm.ts. Like the node, this returns every
+// problem at once, so each field can show its own message.
 
 import type { Settings } from "../api";
-import { checkRule, scheduleErrorMessage, type RuleDraft } from "./schedule";
+import { SETTINGS_RULES } from "../bindings";
+import type { RuleDraft } from "./schedule";
 
-/** Largest network cap in KiB/s (about 10 GB/s); above it, "uncapped" is meant. */
-export const MAX_CAP_KIB_PER_SEC = 10_000_000;
-/** Largest cache quota in MiB (16 TiB). */
-export const MAX_CACHE_MIB = 16 * 1024 * 1024;
-/** Most cores a setting may name. */
-export const MAX_CORES = 65_536;
+/** The node's rules as the bindings carry them. */
+export type SettingsRules = {
+  ranges: readonly RangeRule[];
+  not_above: readonly { key: string; bound_key: string }[];
+  schedule: { day_names: readonly string[]; minutes_per_day: number };
+};
 
 /** A numeric setting's allowed range; `optional` ones may be empty (null). */
-export type RangeRule = { key: NumericKey; min: number; max: number; optional: boolean };
+export type RangeRule = { key: string; min: number; max: number; optional: boolean };
 
-export type NumericKey =
-  | "policy.input_idle_secs"
-  | "policy.owner_cpu_pause_percent"
-  | "policy.owner_cpu_pause_after_secs"
-  | "policy.owner_cpu_resume_percent"
-  | "policy.owner_cpu_resume_after_secs"
-  | "policy.cpu_max_celsius"
-  | "policy.gpu_max_celsius"
-  | "policy.thermal_resume_margin_celsius"
-  | "policy.min_free_memory_percent"
-  | "budget.max_cores"
-  | "budget.max_cpu_percent_per_core"
-  | "budget.max_memory_percent"
-  | "budget.upload_cap_kib_per_sec"
-  | "budget.download_cap_kib_per_sec"
-  | "budget.cache_disk_quota_mib";
+/** The key of every numeric setting the node checks, from its table. */
+export type NumericKey = (typeof SETTINGS_RULES.ranges)[number]["key"];
 
-/** The node's range table, in its order. */
-export const RANGE_RULES: readonly RangeRule[] = [
-  { key: "policy.input_idle_secs", min: 0, max: 24 * 60 * 60, optional: false },
-  { key: "policy.owner_cpu_pause_percent", min: 1, max: 100, optional: false },
-  { key: "policy.owner_cpu_pause_after_secs", min: 0, max: 3_600, optional: false },
-  { key: "policy.owner_cpu_resume_percent", min: 0, max: 100, optional: false },
-  { key: "policy.owner_cpu_resume_after_secs", min: 0, max: 86_400, optional: false },
-  { key: "policy.cpu_max_celsius", min: 40, max: 110, optional: false },
-  { key: "policy.gpu_max_celsius", min: 40, max: 110, optional: false },
-  { key: "policy.thermal_resume_margin_celsius", min: 0, max: 30, optional: false },
-  { key: "policy.min_free_memory_percent", min: 0, max: 90, optional: false },
-  { key: "budget.max_cores", min: 1, max: MAX_CORES, optional: true },
-  { key: "budget.max_cpu_percent_per_core", min: 1, max: 100, optional: false },
-  { key: "budget.max_memory_percent", min: 1, max: 100, optional: false },
-  { key: "budget.upload_cap_kib_per_sec", min: 1, max: MAX_CAP_KIB_PER_SEC, optional: true },
-  { key: "budget.download_cap_kib_per_sec", min: 1, max: MAX_CAP_KIB_PER_SEC, optional: true },
-  { key: "budget.cache_disk_quota_mib", min: 0, max: MAX_CACHE_MIB, optional: false },
-];
+/** The node's table (the default for every check below; tests pass others). */
+export const NODE_RULES: SettingsRules = SETTINGS_RULES;
 
-export function rangeRule(key: NumericKey): RangeRule {
-  const rule = RANGE_RULES.find((r) => r.key === key);
+export function rangeRule(key: string, rules: SettingsRules = NODE_RULES): RangeRule {
+  const rule = rules.ranges.find((r) => r.key === key);
   if (!rule) throw new Error(`no range rule for ${key}`);
   return rule;
 }
-
-/**
- * Settings as the form holds them: numbers may be null (an empty field) or not whole
- * (typed by hand) until they are checked.
- */
-export type SettingsDraft = Settings;
 
 /** Field key ("policy.input_idle_secs", "schedule.compute.1") → message. */
 export type FieldErrors = Record<string, string>;
@@ -90,12 +56,19 @@ export function checkNumber(value: unknown, rule: RangeRule): string | null {
   return null;
 }
 
-/** Checks one schedule's rules; errors keyed "schedule.<which>.<index>". */
+/** How a bounding setting is named in a message. */
+function boundWords(boundKey: string, bound: string): string {
+  return boundKey === "policy.owner_cpu_pause_percent"
+    ? `the pause threshold (${bound}%)`
+    : `${boundKey} (${bound})`;
+}
+
+/** Checks one schedule's rules for what only the form can get wrong (a rule with no day);
+ *  the node checks the rest. Errors keyed "schedule.<which>.<index>". */
 export function checkScheduleRules(which: "compute" | "network", rules: RuleDraft[]): FieldErrors {
   const errors: FieldErrors = {};
   rules.forEach((rule, index) => {
-    const checked = checkRule(rule);
-    if (!checked.ok) errors[`schedule.${which}.${index}`] = capitalised(scheduleErrorMessage(checked.error));
+    if (!rule.days.some(Boolean)) errors[`schedule.${which}.${index}`] = "Pick at least one day.";
   });
   return errors;
 }
@@ -104,22 +77,19 @@ function capitalised(text: string): string {
   return text.length ? text[0]!.toUpperCase() + text.slice(1) + (text.endsWith(".") ? "" : ".") : text;
 }
 
-/** Every problem in the numeric settings and the CPU hysteresis; {} when all is well. */
-export function validateSettings(settings: Settings): FieldErrors {
+/** Every problem in the numeric settings against `rules`; {} when all is well. A key out of
+ *  its range is not also compared with another key (as in the node). */
+export function validateSettings(settings: Settings, rules: SettingsRules = NODE_RULES): FieldErrors {
   const errors: FieldErrors = {};
-  for (const rule of RANGE_RULES) {
+  for (const rule of rules.ranges) {
     const message = checkNumber(valueAt(settings, rule.key), rule);
     if (message) errors[rule.key] = message;
   }
-  // Resuming above the pause threshold would defeat the hysteresis.
-  const resume = settings.policy.owner_cpu_resume_percent;
-  const pause = settings.policy.owner_cpu_pause_percent;
-  if (
-    !errors["policy.owner_cpu_resume_percent"] &&
-    !errors["policy.owner_cpu_pause_percent"] &&
-    resume > pause
-  ) {
-    errors["policy.owner_cpu_resume_percent"] = `Must not be above the pause threshold (${pause}%).`;
+  for (const { key, bound_key } of rules.not_above) {
+    if (errors[key] || errors[bound_key]) continue;
+    const value = valueAt(settings, key) as number;
+    const bound = valueAt(settings, bound_key) as number;
+    if (value > bound) errors[key] = `Must not be above ${boundWords(bound_key, String(bound))}.`;
   }
   return errors;
 }
@@ -148,11 +118,7 @@ export function friendlyServerMessage(message: string): string {
   const range = /is out of range (\d+)\.\.=(\d+)/.exec(message);
   if (range) return `Must be between ${n(Number(range[1]))} and ${n(Number(range[2]))}.`;
   const above = /must not be above ([a-z_.]+) = (\d+)/.exec(message);
-  if (above) {
-    return above[1] === "policy.owner_cpu_pause_percent"
-      ? `Must not be above the pause threshold (${above[2]}%).`
-      : `Must not be above ${above[1]} (${above[2]}).`;
-  }
+  if (above) return `Must not be above ${boundWords(above[1]!, above[2]!)}.`;
   // A schedule window's message quotes the window first: `"mon 25:00-01:00": ...`.
   const text = message.trim().replace(/^"[^"]*":\s*/, "");
   return text ? capitalised(text) : "The node did not accept this value.";

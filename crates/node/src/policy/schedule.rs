@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::clock::{MINUTES_PER_DAY, PolicyClock};
 
 /// Day names in schedule strings, Monday first (the index is `Weekday::num_days_from_monday`).
-const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Why a schedule string is not a window.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

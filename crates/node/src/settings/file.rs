@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::{InvalidSetting, Settings};
+use super::{InvalidSettings, Settings};
 
 /// Written at the top of every saved file, for people who open it in an editor.
 const HEADER: &str = "\
@@ -38,13 +38,13 @@ pub enum SettingsError {
         /// What is wrong.
         message: String,
     },
-    /// A value is out of its range.
+    /// Values are out of their ranges.
     #[error("{}: {source}", path.display())]
     Invalid {
         /// The settings file.
         path: PathBuf,
-        /// The bad setting.
-        source: InvalidSetting,
+        /// Every bad setting.
+        source: InvalidSettings,
     },
     /// The file could not be written.
     #[error("{}: cannot write: {source}", path.display())]

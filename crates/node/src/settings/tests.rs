@@ -182,6 +182,108 @@ fn each_out_of_range_value_is_named_with_its_key() {
     }
 }
 
+#[test]
+fn validate_reports_every_bad_key_at_once_in_table_order() {
+    let error = parse_error(
+        "[policy]\nowner_cpu_pause_percent = 0\nowner_cpu_resume_percent = 50\n\
+         [budget]\nmax_memory_percent = 101\n",
+    );
+    let SettingsError::Invalid { source, .. } = error else {
+        panic!("{error:?}")
+    };
+    let keys: Vec<_> = source.problems.iter().map(InvalidSetting::key).collect();
+    // The resume threshold is not also compared with a pause threshold out of its range.
+    assert_eq!(
+        keys,
+        [
+            "policy.owner_cpu_pause_percent",
+            "budget.max_memory_percent"
+        ]
+    );
+    assert_eq!(
+        source.to_string(),
+        "policy.owner_cpu_pause_percent = 0 is out of range 1..=100; \
+         budget.max_memory_percent = 101 is out of range 1..=100"
+    );
+}
+
+#[test]
+fn every_range_rule_is_what_the_file_check_enforces_at_both_ends() {
+    // Driven by the table the app exports to its form: each key accepts min and max and
+    // rejects one past either end, naming that key.
+    for rule in RANGE_RULES {
+        let (section, field) = rule.key.split_once('.').expect("section.key");
+        // Keep the hysteresis rule out of the way (resume at 0, pause at 100) unless the key
+        // under test is one of them.
+        let hysteresis = [
+            ("owner_cpu_resume_percent", 0),
+            ("owner_cpu_pause_percent", 100),
+        ];
+        let policy: String = hysteresis
+            .iter()
+            .filter(|(name, _)| (section, *name) != ("policy", field))
+            .map(|(name, value)| format!("{name} = {value}\n"))
+            .collect();
+        let text = |value: u64| {
+            let own = format!("{field} = {value}\n");
+            if section == "policy" {
+                format!("[policy]\n{policy}{own}")
+            } else {
+                format!("[policy]\n{policy}[{section}]\n{own}")
+            }
+        };
+        for value in [rule.min, rule.max] {
+            let settings = parse(&text(value), Path::new("settings.toml"));
+            assert!(settings.is_ok(), "{} = {value}: {settings:?}", rule.key);
+            assert_eq!(rule.value(&settings.unwrap()), Some(value), "{}", rule.key);
+        }
+        let outside = [rule.min.checked_sub(1), rule.max.checked_add(1)];
+        for value in outside.into_iter().flatten() {
+            let SettingsError::Invalid { source, .. } = parse_error(&text(value)) else {
+                panic!("{} = {value} should be out of range", rule.key)
+            };
+            assert_eq!(
+                source.problems,
+                [InvalidSetting::OutOfRange {
+                    key: rule.key,
+                    value,
+                    min: rule.min,
+                    max: rule.max,
+                }]
+            );
+        }
+    }
+}
+
+#[test]
+fn an_optional_range_rule_accepts_an_absent_value_and_a_required_one_has_one() {
+    let defaults = Settings::default();
+    for rule in RANGE_RULES {
+        assert_eq!(
+            rule.value(&defaults).is_none(),
+            rule.optional,
+            "{}",
+            rule.key
+        );
+    }
+}
+
+#[test]
+fn the_not_above_rule_names_both_keys() {
+    let mut settings = Settings::default();
+    settings.policy.owner_cpu_resume_percent = 30;
+    let rule = NOT_ABOVE_RULES[0];
+    assert_eq!(
+        settings.validate().unwrap_err().problems,
+        [InvalidSetting::AboveOther {
+            key: rule.key,
+            value: 30,
+            bound_key: rule.bound_key,
+            bound: 25,
+        }]
+    );
+}
+
 /// (file text, expected key, expected position, text the message must contain)
 type ParseCase = (&'static str, &'static str, (usize, usize), &'static str);
 

@@ -1,4 +1,7 @@
 //! Range checks on every setting, each failure naming the key as it is written in the file.
+//!
+//! The rules are data ([`RANGE_RULES`], [`NOT_ABOVE_RULES`]) so that the desktop app can hand
+//! the very same table to its form: one source for what the node accepts.
 
 use super::Settings;
 
@@ -31,6 +34,56 @@ pub enum InvalidSetting {
     },
 }
 
+impl InvalidSetting {
+    /// The key the problem belongs to, as written in the file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            InvalidSetting::OutOfRange { key, .. } | InvalidSetting::AboveOther { key, .. } => key,
+        }
+    }
+}
+
+/// Every problem [`Settings::validate`] found, in the order of the rule tables (never empty).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct InvalidSettings {
+    /// The problems, one per bad key.
+    pub problems: Vec<InvalidSetting>,
+}
+
+/// One numeric setting's allowed range.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeRule {
+    /// The key, e.g. `policy.input_idle_secs`.
+    pub key: &'static str,
+    /// Smallest allowed value.
+    pub min: u64,
+    /// Largest allowed value.
+    pub max: u64,
+    /// Whether the setting may be absent (absent means "no limit" or "automatic").
+    pub optional: bool,
+    /// Reads the value (`None` = absent).
+    value: fn(&Settings) -> Option<u64>,
+}
+
+impl RangeRule {
+    /// The value this rule checks in `settings` (`None` = absent).
+    pub fn value(&self, settings: &Settings) -> Option<u64> {
+        (self.value)(settings)
+    }
+}
+
+/// One setting that must not be above another.
+#[derive(Debug, Clone, Copy)]
+pub struct NotAboveRule {
+    /// The bounded key, e.g. `policy.owner_cpu_resume_percent`.
+    pub key: &'static str,
+    /// The key that bounds it, e.g. `policy.owner_cpu_pause_percent`.
+    pub bound_key: &'static str,
+    /// Reads the bounded value and the bound.
+    values: fn(&Settings) -> (u64, u64),
+}
+
 /// Largest allowed network cap in KiB/s (about 10 GB/s): above it, "uncapped" is meant.
 const MAX_CAP_KIB_PER_SEC: u64 = 10_000_000;
 /// Largest cache quota in MiB (16 TiB), so byte arithmetic can never overflow.
@@ -38,126 +91,142 @@ const MAX_CACHE_MIB: u64 = 16 * 1024 * 1024;
 /// Most cores a setting may name; far above any machine, small enough to stay sane.
 const MAX_CORES: u64 = 65_536;
 
+/// A required numeric setting.
+const fn required(
+    key: &'static str,
+    min: u64,
+    max: u64,
+    value: fn(&Settings) -> Option<u64>,
+) -> RangeRule {
+    RangeRule {
+        key,
+        min,
+        max,
+        optional: false,
+        value,
+    }
+}
+
+/// A numeric setting that may be absent.
+const fn optional(
+    key: &'static str,
+    min: u64,
+    max: u64,
+    value: fn(&Settings) -> Option<u64>,
+) -> RangeRule {
+    RangeRule {
+        key,
+        min,
+        max,
+        optional: true,
+        value,
+    }
+}
+
+/// Every numeric setting's range, in file order. `contribution.*` accept any value, and
+/// schedules are checked as they are parsed.
+pub const RANGE_RULES: [RangeRule; 15] = [
+    required("policy.input_idle_secs", 0, 24 * 60 * 60, |s| {
+        Some(s.policy.input_idle_secs.into())
+    }),
+    required("policy.owner_cpu_pause_percent", 1, 100, |s| {
+        Some(s.policy.owner_cpu_pause_percent.into())
+    }),
+    required("policy.owner_cpu_pause_after_secs", 0, 3_600, |s| {
+        Some(s.policy.owner_cpu_pause_after_secs.into())
+    }),
+    required("policy.owner_cpu_resume_percent", 0, 100, |s| {
+        Some(s.policy.owner_cpu_resume_percent.into())
+    }),
+    required("policy.owner_cpu_resume_after_secs", 0, 86_400, |s| {
+        Some(s.policy.owner_cpu_resume_after_secs.into())
+    }),
+    required("policy.cpu_max_celsius", 40, 110, |s| {
+        Some(s.policy.cpu_max_celsius.into())
+    }),
+    required("policy.gpu_max_celsius", 40, 110, |s| {
+        Some(s.policy.gpu_max_celsius.into())
+    }),
+    required("policy.thermal_resume_margin_celsius", 0, 30, |s| {
+        Some(s.policy.thermal_resume_margin_celsius.into())
+    }),
+    required("policy.min_free_memory_percent", 0, 90, |s| {
+        Some(s.policy.min_free_memory_percent.into())
+    }),
+    optional("budget.max_cores", 1, MAX_CORES, |s| {
+        s.budget.max_cores.map(u64::from)
+    }),
+    required("budget.max_cpu_percent_per_core", 1, 100, |s| {
+        Some(s.budget.max_cpu_percent_per_core.into())
+    }),
+    required("budget.max_memory_percent", 1, 100, |s| {
+        Some(s.budget.max_memory_percent.into())
+    }),
+    optional(
+        "budget.upload_cap_kib_per_sec",
+        1,
+        MAX_CAP_KIB_PER_SEC,
+        |s| s.budget.upload_cap_kib_per_sec,
+    ),
+    optional(
+        "budget.download_cap_kib_per_sec",
+        1,
+        MAX_CAP_KIB_PER_SEC,
+        |s| s.budget.download_cap_kib_per_sec,
+    ),
+    required("budget.cache_disk_quota_mib", 0, MAX_CACHE_MIB, |s| {
+        Some(s.budget.cache_disk_quota_mib)
+    }),
+];
+
+/// Settings bounded by others. Resuming above the pause threshold would defeat the
+/// hysteresis.
+pub const NOT_ABOVE_RULES: [NotAboveRule; 1] = [NotAboveRule {
+    key: "policy.owner_cpu_resume_percent",
+    bound_key: "policy.owner_cpu_pause_percent",
+    values: |s| {
+        (
+            s.policy.owner_cpu_resume_percent.into(),
+            s.policy.owner_cpu_pause_percent.into(),
+        )
+    },
+}];
+
 impl Settings {
-    /// Checks every value; the error names the first bad key. `contribution.enabled` and
-    /// `contribution.snooze_until_ms` accept any value, and schedules are checked as they
-    /// are parsed.
-    pub fn validate(&self) -> Result<(), InvalidSetting> {
-        let (policy, budget) = (&self.policy, &self.budget);
-        let ranges: [(&'static str, Option<u64>, u64, u64); 15] = [
-            (
-                "policy.input_idle_secs",
-                Some(policy.input_idle_secs.into()),
-                0,
-                24 * 60 * 60,
-            ),
-            (
-                "policy.owner_cpu_pause_percent",
-                Some(policy.owner_cpu_pause_percent.into()),
-                1,
-                100,
-            ),
-            (
-                "policy.owner_cpu_pause_after_secs",
-                Some(policy.owner_cpu_pause_after_secs.into()),
-                0,
-                3_600,
-            ),
-            (
-                "policy.owner_cpu_resume_percent",
-                Some(policy.owner_cpu_resume_percent.into()),
-                0,
-                100,
-            ),
-            (
-                "policy.owner_cpu_resume_after_secs",
-                Some(policy.owner_cpu_resume_after_secs.into()),
-                0,
-                86_400,
-            ),
-            (
-                "policy.cpu_max_celsius",
-                Some(policy.cpu_max_celsius.into()),
-                40,
-                110,
-            ),
-            (
-                "policy.gpu_max_celsius",
-                Some(policy.gpu_max_celsius.into()),
-                40,
-                110,
-            ),
-            (
-                "policy.thermal_resume_margin_celsius",
-                Some(policy.thermal_resume_margin_celsius.into()),
-                0,
-                30,
-            ),
-            (
-                "policy.min_free_memory_percent",
-                Some(policy.min_free_memory_percent.into()),
-                0,
-                90,
-            ),
-            (
-                "budget.max_cores",
-                budget.max_cores.map(u64::from),
-                1,
-                MAX_CORES,
-            ),
-            (
-                "budget.max_cpu_percent_per_core",
-                Some(budget.max_cpu_percent_per_core.into()),
-                1,
-                100,
-            ),
-            (
-                "budget.max_memory_percent",
-                Some(budget.max_memory_percent.into()),
-                1,
-                100,
-            ),
-            (
-                "budget.upload_cap_kib_per_sec",
-                budget.upload_cap_kib_per_sec,
-                1,
-                MAX_CAP_KIB_PER_SEC,
-            ),
-            (
-                "budget.download_cap_kib_per_sec",
-                budget.download_cap_kib_per_sec,
-                1,
-                MAX_CAP_KIB_PER_SEC,
-            ),
-            (
-                "budget.cache_disk_quota_mib",
-                Some(budget.cache_disk_quota_mib),
-                0,
-                MAX_CACHE_MIB,
-            ),
-        ];
-        for (key, value, min, max) in ranges {
-            match value {
-                Some(value) if !(min..=max).contains(&value) => {
-                    return Err(InvalidSetting::OutOfRange {
-                        key,
-                        value,
-                        min,
-                        max,
-                    });
-                }
-                _ => {}
-            }
+    /// Checks every value and reports every problem at once, each naming its key. A key
+    /// out of its range is not also compared with another key.
+    pub fn validate(&self) -> Result<(), InvalidSettings> {
+        let mut problems: Vec<InvalidSetting> = RANGE_RULES
+            .iter()
+            .filter_map(|rule| {
+                let value = rule.value(self)?;
+                (!(rule.min..=rule.max).contains(&value)).then_some(InvalidSetting::OutOfRange {
+                    key: rule.key,
+                    value,
+                    min: rule.min,
+                    max: rule.max,
+                })
+            })
+            .collect();
+        let out_of_range = |key: &str| problems.iter().any(|p| p.key() == key);
+        let above: Vec<InvalidSetting> = NOT_ABOVE_RULES
+            .iter()
+            .filter(|rule| !out_of_range(rule.key) && !out_of_range(rule.bound_key))
+            .filter_map(|rule| {
+                let (value, bound) = (rule.values)(self);
+                (value > bound).then_some(InvalidSetting::AboveOther {
+                    key: rule.key,
+                    value,
+                    bound_key: rule.bound_key,
+                    bound,
+                })
+            })
+            .collect();
+        problems.extend(above);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidSettings { problems })
         }
-        // Resuming above the pause threshold would defeat the hysteresis.
-        if policy.owner_cpu_resume_percent > policy.owner_cpu_pause_percent {
-            return Err(InvalidSetting::AboveOther {
-                key: "policy.owner_cpu_resume_percent",
-                value: policy.owner_cpu_resume_percent.into(),
-                bound_key: "policy.owner_cpu_pause_percent",
-                bound: policy.owner_cpu_pause_percent.into(),
-            });
-        }
-        Ok(())
     }
 }
