@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Local;
+use idleshare_base::clock::unix_ms;
 use idleshare_node::wallet::Wallet;
 use tauri::{AppHandle, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -18,10 +19,6 @@ use crate::overview::Overview;
 use crate::preferences::{self, Preferences};
 use crate::settings_view::{self, SettingProblem, SettingsView};
 use crate::state::AppState;
-
-fn now_ms() -> u64 {
-    Local::now().timestamp_millis().max(0) as u64
-}
 
 /// Runs `work` on the wallet on a blocking thread.
 async fn with_wallet<T: Send + 'static>(
@@ -56,7 +53,7 @@ pub async fn set_contributing(
 #[tauri::command]
 #[specta::specta]
 pub async fn snooze(state: State<'_, AppState>, hours: u32) -> Result<Overview, AppError> {
-    contribution::snooze_hours(state.runtime.settings(), hours, now_ms())?;
+    contribution::snooze_hours(state.runtime.settings(), hours, unix_ms())?;
     Ok(state.overview())
 }
 
@@ -76,7 +73,7 @@ pub async fn earnings_series(
     state: State<'_, AppState>,
     days: u32,
 ) -> Result<Vec<EarningsPoint>, AppError> {
-    let now = now_ms();
+    let now = unix_ms();
     with_wallet(&state, move |wallet| earnings::series(wallet, days, now)).await
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use idleshare_node::wallet::{ExportFormat as WalletFormat, Wallet, export};
+use idleshare_node::wallet::{ExportFormat as WalletFormat, Wallet, WalletError};
 use idleshare_protocol::MicroTokens;
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -208,15 +208,16 @@ pub fn export_to(
         ExportFormat::Csv => (WalletFormat::Csv, "csv"),
         ExportFormat::Json => (WalletFormat::Json, "json"),
     };
-    let mut receipts = Vec::new();
-    for issuer in wallet.issuers()? {
-        receipts.extend(wallet.receipts(&issuer)?);
-    }
     let path = dir.join(format!("idleshare-receipts-{stamp}.{extension}"));
     let fail = |error: std::io::Error| AppError::io(format!("{}: {error}", path.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut file = std::fs::File::create(&path).map_err(fail)?;
-    export(&receipts, wallet_format, &mut file).map_err(fail)?;
+    wallet
+        .export_all(wallet_format, &mut file)
+        .map_err(|error| match error {
+            WalletError::Export { source } => fail(source),
+            other => other.into(),
+        })?;
     file.sync_all().map_err(fail)?;
     Ok(path)
 }

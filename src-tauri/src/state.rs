@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Local, NaiveTime, TimeZone};
+use chrono::Local;
+use idleshare_base::clock::{local_day_start_ms, unix_ms};
 use idleshare_base::sync::Mutex;
 use idleshare_node::wallet::Wallet;
 use idleshare_protocol::MicroTokens;
@@ -47,14 +48,14 @@ impl AppState {
 
     /// The overview now.
     pub fn overview(&self) -> Overview {
-        let now = Local::now();
+        let now_ms = unix_ms();
         let status = self.runtime.status().borrow().clone();
         let settings = self.runtime.settings().current();
         let today = match (&status, self.runtime.wallet()) {
             (Some(status), Ok(wallet)) => {
                 self.today
                     .lock()
-                    .get(&wallet, status.earnings.balance, local_day_start_ms(&now))
+                    .get(&wallet, status.earnings.balance, now_ms)
             }
             _ => MicroTokens(0),
         };
@@ -63,7 +64,7 @@ impl AppState {
             settings: &settings,
             local: self.runtime.is_local(),
             today,
-            now_ms: now.timestamp_millis().max(0) as u64,
+            now_ms,
             tz: &Local,
         });
         if status.is_none()
@@ -75,20 +76,8 @@ impl AppState {
     }
 }
 
-/// Unix ms of the local midnight that began `now`'s day (the first instant of the day
-/// where midnight does not exist).
-pub fn local_day_start_ms<Tz: TimeZone>(now: &DateTime<Tz>) -> u64 {
-    let midnight = now.date_naive().and_time(NaiveTime::MIN);
-    let start = now
-        .timezone()
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or(now.timestamp_millis(), |start| start.timestamp_millis());
-    start.max(0) as u64
-}
-
-/// Today's earnings: a sum over the wallet's receipts since midnight, asked again only when
-/// the balance or the day changed.
+/// Today's earnings ([`Wallet::earned_today`]), asked again only when the balance or the
+/// day changed.
 #[derive(Debug, Default)]
 pub struct TodayTokens {
     key: Option<(MicroTokens, u64)>,
@@ -96,11 +85,11 @@ pub struct TodayTokens {
 }
 
 impl TodayTokens {
-    /// Today's earnings for `balance` and the day starting at `day_start_ms`.
-    pub fn get(&mut self, wallet: &Wallet, balance: MicroTokens, day_start_ms: u64) -> MicroTokens {
-        let key = Some((balance, day_start_ms));
+    /// Today's earnings for `balance` on the local day of `now_ms`.
+    pub fn get(&mut self, wallet: &Wallet, balance: MicroTokens, now_ms: u64) -> MicroTokens {
+        let key = Some((balance, local_day_start_ms(now_ms)));
         if self.key != key {
-            match wallet.earned_since(day_start_ms) {
+            match wallet.earned_today(now_ms) {
                 Ok(value) => {
                     self.value = value;
                     self.key = key;
@@ -114,17 +103,7 @@ impl TodayTokens {
 
 #[cfg(test)]
 mod tests {
-    use chrono::FixedOffset;
-
     use super::*;
-
-    #[test]
-    fn the_day_starts_at_local_midnight() {
-        let tz = FixedOffset::east_opt(2 * 3600).unwrap();
-        let now = tz.with_ymd_and_hms(2026, 3, 10, 1, 30, 0).unwrap();
-        let midnight = tz.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
-        assert_eq!(local_day_start_ms(&now), midnight.timestamp_millis() as u64);
-    }
 
     #[test]
     fn todays_sum_is_asked_again_only_when_balance_or_day_change() {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use idleshare_devnet::{DemoEvent, Devnet, DevnetConfig};
+use idleshare_protocol::api::routes;
 
 use crate::cli::DevnetArgs;
 
@@ -23,7 +24,8 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     println!("devnet: data in {}", data_dir.display());
     println!("devnet: coordinator {}", coordinator.address());
     if let Some(http) = coordinator.http_addr() {
-        println!("devnet: registry at http://{http}/v1/nodes, metrics at http://{http}/metrics");
+        let (nodes, metrics) = (routes::NODES, routes::METRICS);
+        println!("devnet: registry at http://{http}{nodes}, metrics at http://{http}{metrics}");
     }
     let status = devnet.node().status();
     {

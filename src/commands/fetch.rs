@@ -5,19 +5,13 @@ use std::time::Duration;
 use anyhow::Context;
 use idleshare_cache::DownloadConfig;
 use idleshare_cache::client::{FetchPlan, FetchProgress, fetch_to_file};
-use idleshare_protocol::api::{BadDataReport, ContentStatus};
-use idleshare_protocol::{ContentId, CoordinatorAddress};
+use idleshare_protocol::ContentId;
+use idleshare_protocol::api::{BadDataReport, ContentStatus, CoordinatorInfo};
 use idleshare_transport::load_or_create_key_file;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
 
 use crate::api_client::ApiClient;
 use crate::cli::FetchArgs;
-
-#[derive(Deserialize)]
-struct CoordinatorInfo {
-    address: String,
-}
 
 pub async fn run(args: FetchArgs) -> anyhow::Result<()> {
     let content: ContentId = args
@@ -27,8 +21,7 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<()> {
     let (status, info) = tokio::task::spawn_blocking({
         let client = ApiClient::new(&args.api.api);
         move || -> anyhow::Result<(ContentStatus, CoordinatorInfo)> {
-            let status = client.get_json(&format!("/v1/content/{content}"))?;
-            Ok((status, client.get_json("/v1/coordinator")?))
+            Ok((client.content_status(&content)?, client.coordinator()?))
         }
     })
     .await??;
@@ -39,10 +32,7 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<()> {
         content,
         size: status.size,
         providers: status.providers.clone(),
-        coordinator: info
-            .address
-            .parse::<CoordinatorAddress>()
-            .context("the coordinator published a malformed address")?,
+        coordinator: info.address,
         key,
         out: args.out.clone(),
         config: DownloadConfig {

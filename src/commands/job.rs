@@ -9,9 +9,9 @@ pub fn run(action: JobAction) -> anyhow::Result<()> {
     let JobAction::Status(args) = action;
     let client = ApiClient::new(&args.api.api);
     let job = parse_job_id(&args.job)?;
-    let status = client.status(job)?;
+    let status = client.job_status(job)?;
     let results = if args.units {
-        Some(client.results(job)?)
+        Some(client.job_results(job)?)
     } else {
         None
     };

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use anyhow::Context;
+use idleshare_base::clock::unix_ms;
 use idleshare_node::monitor::Snapshot;
 use idleshare_node::policy::Decision;
 use idleshare_node::status_file::{StatusFile, read_status_file};
@@ -22,13 +23,6 @@ pub fn print(args: NodeStatusArgs) -> anyhow::Result<()> {
         print!("{}", render(&file, unix_ms()));
     }
     Ok(())
-}
-
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The status as lines for people.

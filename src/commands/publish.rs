@@ -6,17 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use idleshare_protocol::ContentId;
-use idleshare_protocol::api::ContentStatus;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::api_client::ApiClient;
 use crate::cli::PublishArgs;
-
-/// What the coordinator accepts.
-#[derive(serde::Deserialize)]
-struct CoordinatorLimits {
-    max_publish_bytes: u64,
-}
 
 /// How often --wait asks how the copies are doing.
 const POLL: Duration = Duration::from_millis(500);
@@ -34,7 +27,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
             .unwrap_or_default(),
     };
     let client = ApiClient::new(&args.api.api);
-    let limits: CoordinatorLimits = client.get_json("/v1/coordinator")?;
+    let limits = client.coordinator()?;
     if len > limits.max_publish_bytes {
         bail!(
             "{} is {len} bytes; this coordinator accepts at most {} bytes",
@@ -106,7 +99,7 @@ fn wait_for_copies(
     bar.set_message("copying to nodes");
     let started = Instant::now();
     loop {
-        let status: ContentStatus = client.get_json(&format!("/v1/content/{id}"))?;
+        let status = client.content_status(id)?;
         let stored = status.pins.iter().filter(|p| p.state == "stored").count() as u64;
         bar.set_position(stored);
         if stored >= u64::from(wanted) {

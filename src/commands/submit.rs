@@ -115,12 +115,12 @@ fn bar(len: u64, message: &'static str) -> ProgressBar {
 }
 
 fn wait(client: &ApiClient, job: JobId) -> anyhow::Result<JobStatus> {
-    let mut status = client.status(job)?;
+    let mut status = client.job_status(job)?;
     let progress = bar(status.units.total, "running");
     while !status.finished {
         progress.set_position(status.units.settled());
         std::thread::sleep(POLL);
-        status = client.status(job)?;
+        status = client.job_status(job)?;
     }
     progress.finish_and_clear();
     Ok(status)
@@ -150,7 +150,7 @@ fn write_outputs(
     out: &Path,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let results = client.results(job)?;
+    let results = client.job_results(job)?;
     let mut written = 0;
     for unit in &results.units {
         let name = inputs

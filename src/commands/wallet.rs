@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
-use idleshare_node::wallet::{ExportFormat, Wallet, export};
+use idleshare_base::clock::unix_ms;
+use idleshare_node::wallet::{ExportFormat, Wallet};
 use idleshare_protocol::{CoordinatorAddress, NodeId};
 
 use crate::cli::{ExportFormatArg, WalletAction, WalletCommand};
@@ -37,10 +38,6 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
                 ExportFormatArg::Json => ExportFormat::Json,
                 ExportFormatArg::Csv => ExportFormat::Csv,
             };
-            let mut receipts = Vec::new();
-            for issuer in wallet.issuers()? {
-                receipts.extend(wallet.receipts(&issuer)?);
-            }
             let mut out: Box<dyn Write> = match &args.out {
                 Some(path) => Box::new(
                     std::fs::File::create(path)
@@ -48,8 +45,7 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
                 ),
                 None => Box::new(std::io::stdout().lock()),
             };
-            export(&receipts, format, &mut out).context("cannot write the export")?;
-            Ok(())
+            Ok(wallet.export_all(format, &mut out)?)
         }
     }
 }
@@ -65,11 +61,10 @@ fn parse_coordinator(text: &str) -> anyhow::Result<NodeId> {
 
 fn show(wallet: &Wallet) -> anyhow::Result<()> {
     println!("node {}", wallet.node());
-    let today = start_of_today_ms();
     println!(
         "balance: {} tokens ({} today)",
         wallet.balance()?,
-        wallet.earned_since(today)?
+        wallet.earned_today(unix_ms())?
     );
     for issuer in wallet.issuers()? {
         let tip = wallet.tip(&issuer)?;
@@ -112,13 +107,4 @@ fn verify(wallet: &Wallet, issuer: Option<&NodeId>) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Local midnight today, in Unix ms.
-fn start_of_today_ms() -> u64 {
-    let now = chrono::Local::now();
-    now.date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|midnight| midnight.and_local_timezone(chrono::Local).earliest())
-        .map_or(0, |midnight| midnight.timestamp_millis().max(0) as u64)
 }

@@ -68,8 +68,13 @@ pub fn publish(
 
 /// `GET /v1/content/ID` as JSON.
 pub fn content_status(coordinator: &CoordinatorProcess, id: &str) -> serde_json::Value {
-    let body = super::http_get(coordinator.http, &format!("/v1/content/{id}"));
-    serde_json::from_str(&body).unwrap()
+    let id = id.parse().expect("a content id");
+    super::as_json(
+        &coordinator
+            .api()
+            .content_status(&id)
+            .expect("content status"),
+    )
 }
 
 /// The nodes holding a stored copy.

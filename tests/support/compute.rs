@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use super::{BINARY, CoordinatorProcess, NodeProcess, http_get};
+use idleshare_protocol::JobId;
+
+use super::{BINARY, CoordinatorProcess, NodeProcess, as_json};
 
 /// A job module: `run` applies `iterations` xorshift64 steps to `seed` (input: two u64 LE),
 /// output: the final state (8 bytes LE). Cost grows linearly with `iterations`.
@@ -155,21 +157,27 @@ pub fn submit(
 
 /// `GET /v1/jobs/N` as JSON.
 pub fn job_status(coordinator: &CoordinatorProcess, job: u64) -> serde_json::Value {
-    serde_json::from_str(&http_get(coordinator.http, &format!("/v1/jobs/{job}"))).unwrap()
+    as_json(
+        &coordinator
+            .api()
+            .job_status(JobId(job))
+            .expect("job status"),
+    )
 }
 
 /// `GET /v1/jobs/N/results` as JSON.
 pub fn job_results(coordinator: &CoordinatorProcess, job: u64) -> serde_json::Value {
-    serde_json::from_str(&http_get(
-        coordinator.http,
-        &format!("/v1/jobs/{job}/results"),
-    ))
-    .unwrap()
+    as_json(
+        &coordinator
+            .api()
+            .job_results(JobId(job))
+            .expect("job results"),
+    )
 }
 
 /// `GET /v1/ledger` as JSON.
 pub fn ledger(coordinator: &CoordinatorProcess) -> serde_json::Value {
-    serde_json::from_str(&http_get(coordinator.http, "/v1/ledger")).unwrap()
+    as_json(&coordinator.api().ledger().expect("ledger"))
 }
 
 /// Waits until every unit of `job` is settled; returns its status.

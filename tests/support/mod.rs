@@ -1,8 +1,8 @@
 //! Helpers for end-to-end tests: real `idleshare` processes, their output, the HTTP API.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -10,6 +10,8 @@ use std::sync::mpsc;
 
 use idleshare_base::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use idleshare_coordinator::client::ApiClient;
 
 pub mod cache;
 pub mod compute;
@@ -172,10 +174,16 @@ impl CoordinatorProcess {
         }
     }
 
-    /// The registry as `GET /v1/nodes` returns it.
+    /// The coordinator's HTTP API, through the one typed client the shells use.
+    pub fn api(&self) -> ApiClient {
+        ApiClient::at(self.http)
+    }
+
+    /// The registry as `GET /v1/nodes` returns it (read through the typed client, then
+    /// looked at as the JSON a customer sees).
     pub fn nodes(&self) -> Vec<serde_json::Value> {
-        let body = http_get(self.http, "/v1/nodes");
-        serde_json::from_str::<Vec<serde_json::Value>>(&body).expect("nodes JSON")
+        let nodes = self.api().nodes().expect("GET /v1/nodes");
+        nodes.iter().map(as_json).collect()
     }
 
     /// The node's entry, if registered.
@@ -184,7 +192,7 @@ impl CoordinatorProcess {
     }
 
     pub fn metrics(&self) -> String {
-        http_get(self.http, "/metrics")
+        self.api().metrics().expect("GET /metrics")
     }
 
     /// The value of one metric line (name with labels) in `/metrics`.
@@ -248,22 +256,9 @@ impl NodeProcess {
     }
 }
 
-/// A minimal HTTP/1.0 GET; returns the body of a 200 response.
-pub fn http_get(addr: SocketAddr, path: &str) -> String {
-    let mut stream =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect HTTP");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read HTTP");
-    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP head");
-    assert!(
-        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-        "{head}"
-    );
-    body.to_owned()
+/// An API answer as the JSON it travels as (tests index into it by field name).
+pub fn as_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("API types serialise")
 }
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.

@@ -1,10 +1,13 @@
-//! A small blocking client for the coordinator's HTTP API (ureq), for the CLI's customer
-//! commands and the local network's demo feeder: blobs, jobs, publishing, the gateway.
+//! A small blocking client for the coordinator's HTTP API (ureq), for the CLI's commands,
+//! the local network's demo feeder and tests: one typed method per route, with paths from
+//! `idleshare_protocol::api::routes` and bodies from `idleshare_protocol::api`, so no
+//! caller builds a URL path or reads untyped JSON.
 
 use std::time::Duration;
 
 use idleshare_protocol::api::{
-    ApiError, BadDataReport, BlobStored, ContentPublished, JobResults, JobStatus, JobSubmitted,
+    ApiError, BadDataReport, BlobStored, ContentPublished, ContentStatus, CoordinatorInfo,
+    JobResults, JobStatus, JobSubmitted, LedgerSummary, NodeView, PublishQuery, routes,
 };
 use idleshare_protocol::{ContentId, JobId, JobSpec};
 use serde::de::DeserializeOwned;
@@ -13,6 +16,8 @@ use serde::de::DeserializeOwned;
 const MAX_BLOB_READ: u64 = 17 << 20;
 /// Largest content read whole through the gateway.
 const MAX_GATEWAY_READ: u64 = 64 << 20;
+/// Largest metrics page read.
+const MAX_METRICS_READ: u64 = 1 << 20;
 
 /// Why a call to the coordinator's HTTP API failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +72,11 @@ impl ApiClient {
         }
     }
 
+    /// A client for the API a coordinator serves at `http` (plain HTTP, e.g. on loopback).
+    pub fn at(http: std::net::SocketAddr) -> Self {
+        Self::new(&format!("http://{http}"))
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -78,11 +88,27 @@ impl ApiClient {
         }
     }
 
+    /// What the coordinator says about itself (`GET /v1/coordinator`).
+    pub fn coordinator(&self) -> Result<CoordinatorInfo, ClientError> {
+        self.get_json(routes::COORDINATOR)
+    }
+
+    /// Every known node (`GET /v1/nodes`).
+    pub fn nodes(&self) -> Result<Vec<NodeView>, ClientError> {
+        self.get_json(routes::NODES)
+    }
+
+    /// The counters in the Prometheus text format (`GET /metrics`).
+    pub fn metrics(&self) -> Result<String, ClientError> {
+        let bytes = self.get_bytes(routes::METRICS, MAX_METRICS_READ)?;
+        String::from_utf8(bytes).map_err(|e| ClientError::BadAnswer(e.to_string()))
+    }
+
     /// Uploads `bytes`; returns their content id (checked against our own hash).
     pub fn put_blob(&self, bytes: &[u8]) -> Result<ContentId, ClientError> {
         let response = self
             .agent
-            .put(&self.url("/v1/blobs"))
+            .put(&self.url(routes::BLOBS))
             .header("content-type", "application/octet-stream")
             .send(bytes)
             .map_err(|e| self.unreachable(e))?;
@@ -93,7 +119,7 @@ impl ApiClient {
 
     /// Downloads a blob and checks it hashes to `id`.
     pub fn get_blob(&self, id: &ContentId) -> Result<Vec<u8>, ClientError> {
-        let bytes = self.get_bytes(&format!("/v1/blobs/{id}"), MAX_BLOB_READ)?;
+        let bytes = self.get_bytes(&routes::blob(id), MAX_BLOB_READ)?;
         same_id(*id, &bytes)?;
         Ok(bytes)
     }
@@ -101,7 +127,7 @@ impl ApiClient {
     /// Reads content whole through the coordinator's HTTP gateway (at most 64 MiB) and
     /// checks it hashes to `id`.
     pub fn gateway(&self, id: &ContentId) -> Result<Vec<u8>, ClientError> {
-        let bytes = self.get_bytes(&format!("/content/{id}"), MAX_GATEWAY_READ)?;
+        let bytes = self.get_bytes(&routes::gateway(id), MAX_GATEWAY_READ)?;
         same_id(*id, &bytes)?;
         Ok(bytes)
     }
@@ -110,20 +136,25 @@ impl ApiClient {
     pub fn submit(&self, spec: &JobSpec) -> Result<JobSubmitted, ClientError> {
         let response = self
             .agent
-            .post(&self.url("/v1/jobs"))
+            .post(&self.url(routes::JOBS))
             .send_json(spec)
             .map_err(|e| self.unreachable(e))?;
         read_json(response)
     }
 
     /// A job's progress.
-    pub fn status(&self, job: JobId) -> Result<JobStatus, ClientError> {
-        self.get_json(&format!("/v1/jobs/{}", job.0))
+    pub fn job_status(&self, job: JobId) -> Result<JobStatus, ClientError> {
+        self.get_json(&routes::job(job))
     }
 
     /// A job's per-unit results.
-    pub fn results(&self, job: JobId) -> Result<JobResults, ClientError> {
-        self.get_json(&format!("/v1/jobs/{}/results", job.0))
+    pub fn job_results(&self, job: JobId) -> Result<JobResults, ClientError> {
+        self.get_json(&routes::job_results(job))
+    }
+
+    /// The coordinator's ledger: every account and what was paid.
+    pub fn ledger(&self) -> Result<LedgerSummary, ClientError> {
+        self.get_json(routes::LEDGER)
     }
 
     /// Uploads `body` (`len` bytes) as content named `name`; no overall time limit, since a
@@ -135,13 +166,13 @@ impl ApiClient {
         name: &str,
         replicas: Option<u8>,
     ) -> Result<ContentPublished, ClientError> {
-        let mut url = format!("/v1/content?name={}", percent_encode(name));
-        if let Some(replicas) = replicas {
-            url.push_str(&format!("&replicas={replicas}"));
-        }
+        let query = PublishQuery {
+            name: Some(name.to_owned()),
+            replicas,
+        };
         let response = self
             .agent
-            .put(&self.url(&url))
+            .put(&self.url(&routes::publish(&query)))
             .config()
             .timeout_global(None)
             .build()
@@ -152,6 +183,16 @@ impl ApiClient {
         read_json(response)
     }
 
+    /// One piece of content: where its copies are and whom to fetch it from.
+    pub fn content_status(&self, id: &ContentId) -> Result<ContentStatus, ClientError> {
+        self.get_json(&routes::content(id))
+    }
+
+    /// Every piece of content published.
+    pub fn content_list(&self) -> Result<Vec<ContentStatus>, ClientError> {
+        self.get_json(routes::CONTENT_LIST)
+    }
+
     /// Reports a node that sent bad bytes (the coordinator checks for itself).
     pub fn report_bad_data(
         &self,
@@ -160,7 +201,7 @@ impl ApiClient {
     ) -> Result<(), ClientError> {
         let response = self
             .agent
-            .post(&self.url(&format!("/v1/content/{content}/reports")))
+            .post(&self.url(&routes::content_reports(content)))
             .send_json(report)
             .map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
@@ -169,8 +210,8 @@ impl ApiClient {
         Ok(())
     }
 
-    /// Any JSON resource under the API.
-    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    /// A JSON resource under the API (private: shells call the typed methods).
+    fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let response = self
             .agent
             .get(&self.url(path))
@@ -231,29 +272,9 @@ fn refusal(mut response: ureq::http::Response<ureq::Body>) -> ClientError {
     }
 }
 
-/// `text` safe in a URL query value (everything but unreserved characters escaped).
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_escaped_for_the_query() {
-        assert_eq!(
-            percent_encode("site v2/ä&x=1.tar"),
-            "site%20v2%2F%C3%A4%26x%3D1.tar"
-        );
-    }
 
     #[test]
     fn bytes_under_another_id_are_refused() {

@@ -6,37 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use idleshare_protocol::api::NodeState;
 use idleshare_protocol::{Capabilities, NodeActivity, NodeId};
-use serde::{Deserialize, Serialize};
-
-/// Whether a node currently holds a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeState {
-    /// Registered and heartbeating.
-    Online,
-    /// Known, but without a live session.
-    Offline,
-}
-
-impl NodeState {
-    /// The lowercase label stored and shown.
-    pub fn label(self) -> &'static str {
-        match self {
-            NodeState::Online => "online",
-            NodeState::Offline => "offline",
-        }
-    }
-
-    /// Parses a stored label; anything unknown reads as offline.
-    pub fn from_label(label: &str) -> Self {
-        if label == "online" {
-            NodeState::Online
-        } else {
-            NodeState::Offline
-        }
-    }
-}
 
 /// Everything the coordinator keeps about one node.
 #[derive(Debug, Clone, PartialEq, Eq)]

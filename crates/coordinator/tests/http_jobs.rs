@@ -1,13 +1,16 @@
-//! The jobs HTTP API against a running coordinator on loopback: blobs, a job, its status
-//! and results, the ledger, and clear errors.
+//! The HTTP API against a running coordinator on loopback: blobs, a job, its status and
+//! results, the ledger, and clear errors over raw HTTP; then every route through the typed
+//! client.
 
 use std::net::SocketAddr;
 
+use idleshare_coordinator::client::{ApiClient, ClientError};
 use idleshare_coordinator::{Coordinator, CoordinatorConfig};
-use idleshare_protocol::ContentId;
 use idleshare_protocol::api::{
-    ApiError, BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary,
+    ApiError, BadDataReport, BlobStored, CoordinatorInfo, JobResults, JobStatus, JobSubmitted,
+    LedgerSummary,
 };
+use idleshare_protocol::{ContentId, JobId, JobLimits, JobSpec, NodeId};
 
 /// Method, path, body, expected status, words the error must contain.
 type ErrorCase = (&'static str, String, Option<Vec<u8>>, u16, &'static str);
@@ -176,5 +179,87 @@ async fn blobs_jobs_and_the_ledger_over_http_with_clear_errors() {
         coordinator_view.contains("\"credit_rate\""),
         "{coordinator_view}"
     );
+    let info: CoordinatorInfo = serde_json::from_str(&coordinator_view).unwrap();
+    assert_eq!(&info.address, coordinator.address());
+    coordinator.shutdown().await;
+}
+
+/// Every route through the one typed client, as the shells use it: nothing but typed
+/// calls, answers and errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_client_reaches_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = CoordinatorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().into());
+    config.http = Some("127.0.0.1:0".parse().unwrap());
+    let coordinator = Coordinator::start(config).await.unwrap();
+    let address = coordinator.address().clone();
+    let client = ApiClient::at(coordinator.http_addr().unwrap());
+    tokio::task::spawn_blocking(move || {
+        let info = client.coordinator().unwrap();
+        assert_eq!((info.address, info.key), (address.clone(), address.key));
+        assert!(info.max_publish_bytes > 0);
+        assert_eq!(client.nodes().unwrap(), Vec::new());
+        assert!(client.metrics().unwrap().contains("idleshare_nodes"));
+
+        let module = client.put_blob(&wat::parse_str(MODULE).unwrap()).unwrap();
+        let input = client.put_blob(b"hello").unwrap();
+        assert_eq!(client.get_blob(&input).unwrap(), b"hello");
+        let spec = JobSpec {
+            module,
+            entry: "run".into(),
+            inputs: vec![input],
+            limits: JobLimits::default(),
+            replication: 1,
+        };
+        let submitted = client.submit(&spec).unwrap();
+        let status = client.job_status(submitted.job).unwrap();
+        assert_eq!((status.job, status.units.total), (submitted.job, 1));
+        let results = client.job_results(submitted.job).unwrap();
+        assert_eq!(results.units.len(), 1);
+        assert_eq!(client.ledger().unwrap().total.0, 0);
+
+        let site = b"a small site".to_vec();
+        let name = "site v2/ä&replicas=9.bin";
+        let published = client
+            .publish(&mut site.as_slice(), site.len() as u64, name, Some(1))
+            .unwrap();
+        assert_eq!(
+            (published.id, published.replicas),
+            (ContentId::of(&site), 1)
+        );
+        let status = client.content_status(&published.id).unwrap();
+        assert_eq!(
+            status.name, name,
+            "the name arrives whole, escaped on the way"
+        );
+        let listed = client.content_list().unwrap();
+        assert_eq!(
+            listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [published.id]
+        );
+        assert_eq!(client.gateway(&published.id).unwrap(), site);
+        let someone = NodeId::from(ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key());
+        let report = BadDataReport {
+            node: someone,
+            offset: 0,
+            detail: "test".into(),
+        };
+        client.report_bad_data(&published.id, &report).unwrap();
+
+        let missing = ContentId::of(b"never published");
+        match client.content_status(&missing) {
+            Err(ClientError::Refused { status, message }) => {
+                assert_eq!(status, 404, "{message}");
+                assert!(message.contains("no content"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            client.job_status(JobId(99)),
+            Err(ClientError::Refused { status: 404, .. })
+        ));
+    })
+    .await
+    .unwrap();
     coordinator.shutdown().await;
 }

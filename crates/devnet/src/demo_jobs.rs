@@ -65,7 +65,7 @@ impl DemoFeeder {
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("idleshare-demo-jobs".into())
-            .spawn(move || feed(&ApiClient::new(&format!("http://{http}")), &flag, &observer))?;
+            .spawn(move || feed(&ApiClient::at(http), &flag, &observer))?;
         Ok(Self {
             stop,
             thread: Some(thread),
@@ -164,7 +164,7 @@ fn run_frame(
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let status = api.status(job)?;
+        let status = api.job_status(job)?;
         if status.finished {
             return Ok(Some(status));
         }

@@ -13,8 +13,10 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+use std::io::Write;
 use std::path::Path;
 
+use idleshare_base::clock::local_day_start_ms;
 use idleshare_protocol::receipt::verify_chain;
 use idleshare_protocol::{ChainTip, Credit, MicroTokens, NodeId, ReceiptError, SignedReceipt};
 
@@ -55,6 +57,12 @@ pub enum WalletError {
         issuer: NodeId,
         /// The sequence number.
         seq: u64,
+    },
+    /// An export could not be written.
+    #[error("cannot write the export: {source}")]
+    Export {
+        /// What the writer said.
+        source: std::io::Error,
     },
     /// The wallet belongs to another node.
     #[error("this wallet belongs to node {found}, not {expected}")]
@@ -175,6 +183,21 @@ impl Wallet {
         self.store.receipts(issuer)
     }
 
+    /// Every receipt of every coordinator: one chain after another, each in chain order.
+    pub fn all_receipts(&self) -> Result<Vec<SignedReceipt>, WalletError> {
+        let mut all = Vec::new();
+        for issuer in self.issuers()? {
+            all.extend(self.receipts(&issuer)?);
+        }
+        Ok(all)
+    }
+
+    /// Writes every receipt ([`Self::all_receipts`]) to `out` in `format`.
+    pub fn export_all(&self, format: ExportFormat, out: &mut dyn Write) -> Result<(), WalletError> {
+        let receipts = self.all_receipts()?;
+        export(&receipts, format, out).map_err(|source| WalletError::Export { source })
+    }
+
     /// Re-verifies every stored chain from its first receipt (signatures, links, sums), as an
     /// offline audit; `issuer` limits it to one coordinator.
     pub fn verify(&self, issuer: Option<&NodeId>) -> Result<Vec<ChainSummary>, WalletError> {
@@ -200,6 +223,11 @@ impl Wallet {
     /// Sum of receipts issued at or after `since_ms` (Unix ms), e.g. "today".
     pub fn earned_since(&self, since_ms: u64) -> Result<MicroTokens, WalletError> {
         self.store.sum_since(since_ms)
+    }
+
+    /// Sum of receipts issued since the local midnight that began `now_ms`'s day ("today").
+    pub fn earned_today(&self, now_ms: u64) -> Result<MicroTokens, WalletError> {
+        self.earned_since(local_day_start_ms(now_ms))
     }
 
     /// Sum of the credits for serving cached content (all coordinators).

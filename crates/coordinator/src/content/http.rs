@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post, put};
 use futures_util::StreamExt;
 use idleshare_protocol::ContentId;
-use idleshare_protocol::api::{ApiError, BadDataReport, ContentPublished, ContentStatus};
-use serde::Deserialize;
+use idleshare_protocol::api::{
+    ApiError, BadDataReport, ContentPublished, ContentStatus, PublishQuery, routes,
+};
 use tokio::io::AsyncWriteExt;
 
 use super::book::ContentRecord;
@@ -36,12 +37,12 @@ impl IntoResponse for Failure {
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
-            "/v1/content",
+            routes::CONTENT_LIST,
             put(publish).get(list).layer(DefaultBodyLimit::disable()),
         )
-        .route("/v1/content/{id}", get(status))
-        .route("/v1/content/{id}/reports", post(report))
-        .route("/content/{id}", get(super::gateway::fetch))
+        .route(routes::CONTENT, get(status))
+        .route(routes::CONTENT_REPORTS, post(report))
+        .route(routes::GATEWAY, get(super::gateway::fetch))
 }
 
 pub(crate) fn parse_id(text: &str) -> Result<ContentId, Failure> {
@@ -49,12 +50,6 @@ pub(crate) fn parse_id(text: &str) -> Result<ContentId, Failure> {
         .map_err(|e: idleshare_protocol::content::ContentIdError| {
             Failure(StatusCode::BAD_REQUEST, e.to_string())
         })
-}
-
-#[derive(Debug, Deserialize)]
-struct PublishQuery {
-    name: Option<String>,
-    replicas: Option<u8>,
 }
 
 /// Longest content name kept.

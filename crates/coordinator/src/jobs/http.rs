@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post, put};
 use idleshare_protocol::abi::check_module;
 use idleshare_protocol::api::{
-    ApiError, BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary,
+    ApiError, BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary, routes,
 };
 use idleshare_protocol::job::MAX_UNIT_BYTES;
 use idleshare_protocol::{ContentId, JobId, JobSpec};
@@ -51,17 +51,17 @@ fn internal(error: impl ToString) -> Failure {
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
-            "/v1/blobs",
+            routes::BLOBS,
             put(put_blob).layer(DefaultBodyLimit::max(MAX_UNIT_BYTES as usize)),
         )
-        .route("/v1/blobs/{id}", get(get_blob))
+        .route(routes::BLOB, get(get_blob))
         .route(
-            "/v1/jobs",
+            routes::JOBS,
             post(submit).layer(DefaultBodyLimit::max(MAX_JOB_JSON)),
         )
-        .route("/v1/jobs/{id}", get(job_status))
-        .route("/v1/jobs/{id}/results", get(job_results))
-        .route("/v1/ledger", get(ledger))
+        .route(routes::JOB, get(job_status))
+        .route(routes::JOB_RESULTS, get(job_results))
+        .route(routes::LEDGER, get(ledger))
 }
 
 /// Runs blocking store work off the async threads.

@@ -215,3 +215,100 @@ fn pages_list_newest_first_and_buckets_sum_by_time() {
         vec![(1_500, MicroTokens(50)), (3_500, MicroTokens(90))]
     );
 }
+
+/// Receipts from coordinator `issuer` to node 2, one per time in `issued_at_ms`, amounts 10,
+/// 20, 30, ...
+fn chain_at(issuer: u8, issued_at_ms: &[u64]) -> Vec<SignedReceipt> {
+    let mut tip = ChainTip::GENESIS;
+    (1..)
+        .zip(issued_at_ms)
+        .map(|(seq, at)| {
+            let signed = Receipt {
+                issuer: id(issuer),
+                node: id(2),
+                work: Credit::Unit(UnitId(seq)),
+                amount: MicroTokens(seq * 10),
+                issued_at_ms: *at,
+                seq,
+                prev: tip.hash,
+            }
+            .sign(&key(issuer));
+            tip = tip.accept(&signed, &id(issuer), &id(2)).unwrap();
+            signed
+        })
+        .collect()
+}
+
+fn wallet_holding(dir: &Path, chains: &[(u8, Vec<SignedReceipt>)]) -> Wallet {
+    let wallet = Wallet::open(dir, id(2)).unwrap();
+    for (issuer, receipts) in chains {
+        for receipt in receipts {
+            wallet.accept(receipt, &id(*issuer)).unwrap();
+        }
+    }
+    wallet
+}
+
+#[test]
+fn all_receipts_and_the_export_hold_every_chain_of_every_coordinator() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = chain_at(1, &[1_000, 2_000]);
+    let second = chain_at(3, &[1_500, 2_500, 3_500]);
+    let wallet = wallet_holding(dir.path(), &[(1, first.clone()), (3, second.clone())]);
+    let all = wallet.all_receipts().unwrap();
+    assert_eq!(all.len(), 5);
+    for chain in [&first, &second] {
+        let held: Vec<_> = all
+            .iter()
+            .filter(|r| r.receipt.issuer == chain[0].receipt.issuer)
+            .cloned()
+            .collect();
+        assert_eq!(&held, chain, "each chain whole and in order");
+    }
+    let mut csv = Vec::new();
+    wallet.export_all(ExportFormat::Csv, &mut csv).unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert_eq!(text.lines().count(), 1 + 5, "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with(&id(3).to_string()))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn an_export_that_cannot_be_written_is_an_export_error() {
+    struct Broken;
+    impl std::io::Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = wallet_holding(dir.path(), &[(1, chain_at(1, &[1_000]))]);
+    let error = wallet
+        .export_all(ExportFormat::Json, &mut Broken)
+        .unwrap_err();
+    assert!(matches!(error, WalletError::Export { .. }), "{error}");
+    assert!(error.to_string().contains("disk full"), "{error}");
+}
+
+#[test]
+fn today_counts_receipts_from_local_midnight_on() {
+    // 2026-12-03 10:30 UTC; its local day starts at midnight wherever this runs.
+    let now = 1_796_293_800_000;
+    let midnight = idleshare_base::clock::local_day_start_ms(now);
+    assert!(midnight <= now);
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = wallet_holding(
+        dir.path(),
+        &[(1, chain_at(1, &[midnight - 1, midnight, now]))],
+    );
+    // 10 was earned yesterday; 20 at midnight and 30 now are today's.
+    assert_eq!(wallet.earned_today(now).unwrap(), MicroTokens(50));
+    assert_eq!(wallet.balance().unwrap(), MicroTokens(60));
+}

@@ -1,34 +1,15 @@
-//! JSON bodies of the coordinator's HTTP API (customers, the CLI, dashboards).
-//!
-//! - `PUT /v1/blobs` (raw bytes, at most 16 MiB) → [`BlobStored`]; `GET /v1/blobs/{id}`
-//!   → the bytes;
-//! - `POST /v1/jobs` ([`crate::JobSpec`]; module and inputs uploaded first) →
-//!   [`JobSubmitted`]; `GET /v1/jobs/{id}` → [`JobStatus`]; `GET /v1/jobs/{id}/results`
-//!   → [`JobResults`];
-//! - `GET /v1/ledger` → [`LedgerSummary`];
-//! - `PUT /v1/content?name=N&replicas=R` (the raw bytes, streamed) → [`ContentPublished`];
-//!   `GET /v1/content` → a list of [`ContentStatus`]; `GET /v1/content/{id}` →
-//!   [`ContentStatus`] (with the providers a client fetches from); `POST
-//!   /v1/content/{id}/reports` ([`BadDataReport`]) → 202; `GET /content/{id}` (with `Range`)
-//!   → the bytes, fetched from nodes and checked by the coordinator.
-//!
-//! Errors come back as [`ApiError`] with a 4xx or 5xx status.
+//! Blobs, jobs and the ledger: `PUT /v1/blobs` (raw bytes, at most 16 MiB) → [`BlobStored`];
+//! `GET /v1/blobs/{id}` → the bytes; `POST /v1/jobs` ([`crate::JobSpec`]; module and inputs
+//! uploaded first) → [`JobSubmitted`]; `GET /v1/jobs/{id}` → [`JobStatus`];
+//! `GET /v1/jobs/{id}/results` → [`JobResults`]; `GET /v1/ledger` → [`LedgerSummary`].
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::Provider;
 use crate::content::ContentId;
 use crate::ids::NodeId;
 use crate::job::{JobId, UnitId};
 use crate::receipt::{CreditRate, MicroTokens};
 use crate::work::FailureKind;
-
-/// An error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiError {
-    /// What went wrong, for people.
-    pub error: String,
-}
 
 /// A stored blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,69 +147,4 @@ pub struct LedgerSummary {
     pub receipts: u64,
     /// Per node, largest balance first.
     pub accounts: Vec<NodeAccount>,
-}
-
-/// A node's track record, shown in `GET /v1/nodes`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reputation {
-    /// Valid results in a row (reset by an invalid one).
-    pub consecutive_valid: u64,
-    /// Valid results ever.
-    pub valid: u64,
-    /// Invalid results ever.
-    pub invalid: u64,
-}
-
-/// Published content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContentPublished {
-    /// Its id (BLAKE3 of the bytes).
-    pub id: ContentId,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Live copies wanted on nodes.
-    pub replicas: u8,
-    /// False when the same bytes were published before.
-    pub new: bool,
-}
-
-/// One node's copy of a piece of content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PinView {
-    /// The node.
-    pub node: NodeId,
-    /// `assigned`, `stored` or `failed`.
-    pub state: String,
-    /// Why it failed, if it did.
-    pub reason: Option<String>,
-}
-
-/// A piece of content and where it can be fetched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContentStatus {
-    /// Its id.
-    pub id: ContentId,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The name it was published under.
-    pub name: String,
-    /// Live copies wanted.
-    pub replicas: u8,
-    /// When it was published (Unix ms).
-    pub published_ms: u64,
-    /// Nodes to fetch from, best first.
-    pub providers: Vec<Provider>,
-    /// Every node's copy.
-    pub pins: Vec<PinView>,
-}
-
-/// A client's report that a node sent bytes that failed verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BadDataReport {
-    /// The node.
-    pub node: NodeId,
-    /// The first byte of the group that failed.
-    pub offset: u64,
-    /// What the client saw.
-    pub detail: String,
 }

@@ -1,0 +1,47 @@
+//! The coordinator itself: `GET /v1/coordinator` → [`CoordinatorInfo`], what a client needs
+//! before it publishes or fetches (the address to pin, the prices, the limits).
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::address::CoordinatorAddress;
+use crate::ids::NodeId;
+use crate::receipt::{CreditRate, ServingRate};
+
+/// What a coordinator says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoordinatorInfo {
+    /// Its address (`KEY@HOST:PORT` text in JSON), for nodes and fetching clients.
+    #[serde(
+        serialize_with = "address_as_text",
+        deserialize_with = "address_from_text"
+    )]
+    pub address: CoordinatorAddress,
+    /// Its public key (also in the address).
+    pub key: NodeId,
+    /// The protocol version it speaks.
+    pub protocol_version: u16,
+    /// How often nodes heartbeat, in ms.
+    pub heartbeat_interval_ms: u64,
+    /// What it pays for validated fuel.
+    pub credit_rate: CreditRate,
+    /// What it pays for serving cached content.
+    pub serving_rate: ServingRate,
+    /// The largest content it accepts for publishing, in bytes.
+    pub max_publish_bytes: u64,
+    /// Live copies kept of published content unless the publisher asks otherwise.
+    pub replicas: u8,
+}
+
+fn address_as_text<S: Serializer>(
+    address: &CoordinatorAddress,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(address)
+}
+
+fn address_from_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<CoordinatorAddress, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
