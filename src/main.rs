@@ -3,7 +3,6 @@
 //! A thin shell: it parses arguments, calls a library, and prints the result.
 
 mod api_client;
-mod bench;
 mod cli;
 mod commands;
 

@@ -37,7 +37,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Publish(args) => publish::run(args),
         Command::Fetch(args) => runtime()?.block_on(fetch::run(args)),
         Command::Wallet(wallet) => wallet::run(wallet),
-        Command::Bench(bench) => runtime()?.block_on(crate::bench::run(bench.bench)),
+        #[cfg(feature = "bench")]
+        Command::Bench(bench) => runtime()?.block_on(idleshare_bench::run(bench.bench)),
     }
 }
 

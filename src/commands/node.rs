@@ -1,7 +1,6 @@
 //! `idleshare node` and `idleshare node id`.
 
 use anyhow::Context;
-use idleshare_cache::Tamper;
 use idleshare_node::cache::CacheConfig;
 use idleshare_node::{NodeConfig, NodeStatus, load_or_create_identity, start_node};
 use tokio::sync::watch;
@@ -30,17 +29,18 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     let mut config = NodeConfig::new(coordinator, super::data_dir(args.data, "node")?);
     config.key_store = args.key_store.into();
     config.settings = settings.subscribe();
-    config.corrupt_outputs = args.test_corrupt_outputs;
     config.cache = Some(CacheConfig {
         listen: args.cache_listen.0,
         scrub_every: super::seconds("--scrub-secs", args.scrub_secs)?,
         scrub_min_age: super::seconds("--scrub-age-hours", args.scrub_age_hours * 3600.0)?,
-        tamper: if args.test_corrupt_cache {
-            Tamper::FlipGroups
-        } else {
-            Tamper::None
-        },
+        ..CacheConfig::default()
     });
+    #[cfg(feature = "test-hooks")]
+    make_bad_node(
+        &mut config,
+        args.test_corrupt_outputs,
+        args.test_corrupt_cache,
+    );
     let node = start_node(config).await.context("cannot start the node")?;
     let status = node.status();
     {
@@ -61,6 +61,18 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     node.stop().await;
     println!("node: stopped");
     Ok(())
+}
+
+/// Test only (the `test-hooks` feature): a node that lies about its outputs and/or serves
+/// damaged cache bytes, for the tests of validation and of verified fetching.
+#[cfg(feature = "test-hooks")]
+fn make_bad_node(config: &mut NodeConfig, corrupt_outputs: bool, corrupt_cache: bool) {
+    config.corrupt_outputs = corrupt_outputs;
+    if let Some(cache) = config.cache.as_mut()
+        && corrupt_cache
+    {
+        cache.tamper = idleshare_cache::Tamper::FlipGroups;
+    }
 }
 
 /// Prints a line whenever the connection state or the contribution decision changes (not

@@ -26,7 +26,9 @@ pub use connect::{ConnectError, cache_limits, client_endpoint, connect, resolve,
 pub use download::{BadData, DownloadConfig, DownloadError, Downloader, Payer, Segment};
 pub use fetch::{FetchError, FetchOptions, Piece, Route, Transfer, fetch_range, send_receipt};
 pub use pace::Pacer;
-pub use serve::{ServeError, Tamper, send_range};
+pub use serve::{ServeError, send_range};
+#[cfg(feature = "test-hooks")]
+pub use serve::{Tamper, send_tampered_range};
 pub use store::{
     ContentReader, ContentStore, Damage, Fill, ScrubOutcome, StoreError, StoredItem, Usage,
 };

@@ -45,7 +45,8 @@ impl From<FramedError> for ServeError {
     }
 }
 
-/// Test only: how a deliberately bad node damages what it serves.
+/// Test only (the `test-hooks` feature): how a deliberately bad node damages what it serves.
+#[cfg(feature = "test-hooks")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tamper {
     /// Serve the true bytes.
@@ -62,7 +63,51 @@ pub async fn send_range(
     request: RangeRequest,
     send: &mut SendStream,
     pacer: &Pacer,
+) -> Result<u64, ServeError> {
+    send_encoding(reader, request, send, pacer, Damage::default()).await
+}
+
+/// Test only (the `test-hooks` feature): [`send_range`] from a deliberately bad node, which
+/// damages the groups with `tamper` after checking them.
+#[cfg(feature = "test-hooks")]
+pub async fn send_tampered_range(
+    reader: ContentReader,
+    request: RangeRequest,
+    send: &mut SendStream,
+    pacer: &Pacer,
     tamper: Tamper,
+) -> Result<u64, ServeError> {
+    send_encoding(reader, request, send, pacer, Damage { tamper }).await
+}
+
+/// What a deliberately bad node does to the groups it sends. Without the `test-hooks`
+/// feature it is empty and does nothing: no tampering code is compiled.
+#[derive(Clone, Copy, Default)]
+struct Damage {
+    #[cfg(feature = "test-hooks")]
+    tamper: Tamper,
+}
+
+impl Damage {
+    /// Damages `group` (the bytes `bytes` of the content, of the range `range` asked for)
+    /// after it was checked.
+    #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
+    fn apply(self, range: ByteRange, bytes: ByteRange, group: &mut [u8]) {
+        #[cfg(feature = "test-hooks")]
+        if self.tamper == Tamper::FlipGroups && !group.is_empty() {
+            let at = (range.start.max(bytes.start) - bytes.start) as usize;
+            let last = group.len() - 1;
+            group[at.min(last)] ^= 0x01;
+        }
+    }
+}
+
+async fn send_encoding(
+    reader: ContentReader,
+    request: RangeRequest,
+    send: &mut SendStream,
+    pacer: &Pacer,
+    damage: Damage,
 ) -> Result<u64, ServeError> {
     let size = reader.size();
     let decoder = RangeDecoder::new(reader.id(), size, request.range).map_err(ServeError::BadRange);
@@ -82,7 +127,7 @@ pub async fn send_range(
     let mut encoder = Encoder {
         reader: Arc::new(reader),
         decoder,
-        tamper,
+        damage,
         range: request.range,
     };
     let producer = tokio::task::spawn_blocking(move || {
@@ -114,7 +159,7 @@ pub async fn send_range(
 struct Encoder {
     reader: Arc<ContentReader>,
     decoder: RangeDecoder,
-    tamper: Tamper,
+    damage: Damage,
     range: ByteRange,
 }
 
@@ -138,11 +183,7 @@ impl Encoder {
                         .read_range(bytes, &mut group)
                         .map_err(ServeError::Read)?;
                     self.decoder.group(&group).map_err(ServeError::Corrupt)?;
-                    if self.tamper == Tamper::FlipGroups && !group.is_empty() {
-                        let at = (self.range.start.max(bytes.start) - bytes.start) as usize;
-                        let last = group.len() - 1;
-                        group[at.min(last)] ^= 0x01;
-                    }
+                    self.damage.apply(self.range, bytes, &mut group);
                     batch.extend_from_slice(&group);
                 }
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 use idleshare_cache::{
     ContentStore, FetchError, FetchOptions, Pacer, Piece, Route, ServeError, Tamper,
-    client_endpoint, connect, fetch_range, send_range, server_endpoint,
+    client_endpoint, connect, fetch_range, send_range, send_tampered_range, server_endpoint,
 };
 use idleshare_protocol::cache::{CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN};
 use idleshare_protocol::tree::{ByteRange, GROUP_BYTES, TreeError};
@@ -59,8 +59,15 @@ async fn serve(store: Arc<ContentStore>, tamper: Tamper) -> Server {
                             return;
                         };
                         let pacer = Pacer::new(None);
-                        let _ = report
-                            .send(send_range(reader, request, &mut send, &pacer, tamper).await);
+                        // The honest server is the product's path; only a bad one tampers.
+                        let sent = match tamper {
+                            Tamper::None => send_range(reader, request, &mut send, &pacer).await,
+                            tamper => {
+                                send_tampered_range(reader, request, &mut send, &pacer, tamper)
+                                    .await
+                            }
+                        };
+                        let _ = report.send(sent);
                     });
                 }
             });

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use idleshare_cache::{ContentStore, Pacer, StoreError, Tamper, Usage};
+use idleshare_cache::{ContentStore, Pacer, StoreError, Usage};
 use idleshare_protocol::cache::{PinOrder, PinOutcome, SignedServiceReceipt};
 use idleshare_protocol::{ContentId, CoordinatorAddress, NodeActivity, NodeId};
 use quinn::Endpoint;
@@ -60,8 +60,9 @@ pub struct CacheConfig {
     pub scrub_every: Duration,
     /// An item is re-hashed when its last check is older than this.
     pub scrub_min_age: Duration,
-    /// Test only: serve damaged bytes.
-    pub tamper: Tamper,
+    /// Test only (the `test-hooks` feature): serve damaged bytes.
+    #[cfg(feature = "test-hooks")]
+    pub tamper: idleshare_cache::Tamper,
 }
 
 impl Default for CacheConfig {
@@ -72,7 +73,8 @@ impl Default for CacheConfig {
             listen: Some(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))),
             scrub_every: Duration::from_secs(10 * 60),
             scrub_min_age: Duration::from_secs(7 * 24 * 60 * 60),
-            tamper: Tamper::None,
+            #[cfg(feature = "test-hooks")]
+            tamper: idleshare_cache::Tamper::None,
         }
     }
 }
@@ -106,7 +108,8 @@ pub struct CacheService {
     orders: mpsc::UnboundedSender<PinOrder>,
     unpinned: Mutex<HashSet<ContentId>>,
     endpoint: Option<Endpoint>,
-    tamper: Tamper,
+    #[cfg(feature = "test-hooks")]
+    tamper: idleshare_cache::Tamper,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     stopped: AtomicBool,
 }
@@ -145,6 +148,7 @@ impl CacheService {
             orders,
             unpinned: Mutex::new(HashSet::new()),
             endpoint,
+            #[cfg(feature = "test-hooks")]
             tamper: config.tamper,
             tasks: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),

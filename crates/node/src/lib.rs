@@ -69,7 +69,9 @@ pub struct NodeConfig {
     pub sample_interval: Duration,
     /// Worker threads for contributed work (0: no executor, so no compute units).
     pub executor_workers: usize,
-    /// Test only: report corrupted outputs, to exercise the coordinator's validation.
+    /// Test only (the `test-hooks` feature): report corrupted outputs, to exercise the
+    /// coordinator's validation.
+    #[cfg(feature = "test-hooks")]
     pub corrupt_outputs: bool,
     /// The edge cache (`None`: this node caches nothing).
     pub cache: Option<CacheConfig>,
@@ -88,6 +90,7 @@ impl NodeConfig {
             settings: watch::channel(Settings::default()).1,
             sample_interval: Duration::from_secs(1),
             executor_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            #[cfg(feature = "test-hooks")]
             corrupt_outputs: false,
             cache: Some(CacheConfig::default()),
         }
@@ -317,10 +320,12 @@ fn start_work(config: &NodeConfig, executor: Arc<WorkExecutor>) -> WorkParts {
         cache_dir: Some(config.data_dir.join("modules")),
         ..SandboxConfig::default()
     };
+    let (runner, events) = WorkRunner::new(sandbox_config, executor);
+    #[cfg(feature = "test-hooks")]
     if config.corrupt_outputs {
         tracing::warn!("test mode: this node reports corrupted outputs");
+        runner.lie_about_outputs();
     }
-    let (runner, events) = WorkRunner::new(sandbox_config, executor, config.corrupt_outputs);
     WorkParts { runner, events }
 }
 

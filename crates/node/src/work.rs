@@ -70,16 +70,16 @@ pub struct WorkRunner {
     pending_uploads: Mutex<Vec<(UnitReport, Vec<u8>)>>,
     stats: Mutex<WorkStats>,
     events: mpsc::UnboundedSender<WorkEvent>,
-    corrupt_outputs: bool,
+    /// Test only (the `test-hooks` feature): report corrupted outputs.
+    #[cfg(feature = "test-hooks")]
+    corrupt_outputs: AtomicBool,
 }
 
 impl WorkRunner {
     /// A runner on `executor`; events for the session arrive on the returned receiver.
-    /// `corrupt_outputs` makes this a lying node, for tests of validation only.
     pub fn new(
         sandbox_config: SandboxConfig,
         executor: Arc<WorkExecutor>,
-        corrupt_outputs: bool,
     ) -> (Arc<Self>, mpsc::UnboundedReceiver<WorkEvent>) {
         let (events, receiver) = mpsc::unbounded_channel();
         let runner = Arc::new(Self {
@@ -91,9 +91,17 @@ impl WorkRunner {
             pending_uploads: Mutex::new(Vec::new()),
             stats: Mutex::new(WorkStats::default()),
             events,
-            corrupt_outputs,
+            #[cfg(feature = "test-hooks")]
+            corrupt_outputs: AtomicBool::new(false),
         });
         (runner, receiver)
+    }
+
+    /// Test only (the `test-hooks` feature): from now on this is a lying node, reporting
+    /// corrupted outputs, for the tests of the coordinator's validation.
+    #[cfg(feature = "test-hooks")]
+    pub fn lie_about_outputs(&self) {
+        self.corrupt_outputs.store(true, Ordering::Relaxed);
     }
 
     /// Leases held now.
@@ -153,9 +161,13 @@ impl WorkRunner {
             .await
             .map_err(|e| Settled::Abandon(e.to_string()))?;
         let run = sandbox.start(&module, &assignment.entry, input, assignment.limits);
-        let (events, corrupt) = (self.events.clone(), self.corrupt_outputs);
+        let events = self.events.clone();
+        #[cfg(feature = "test-hooks")]
+        let lying = self.corrupt_outputs.load(Ordering::Relaxed);
         let on_finish = Box::new(move |outcome: RunOutcome| {
-            let settled = settle(lease, outcome, corrupt);
+            let settled = settle(lease, outcome);
+            #[cfg(feature = "test-hooks")]
+            let settled = if lying { report::lie(settled) } else { settled };
             let _ = events.send(WorkEvent::Settled { lease, settled });
         });
         let unit = Cancellable::new(Box::new(WasmUnit::new(run, on_finish)), cancel);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use idleshare_cache::{Pacer, Tamper, send_range};
+use idleshare_cache::{Pacer, send_range};
 use idleshare_protocol::NodeId;
 use idleshare_protocol::cache::{CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, RangeRequest};
 use idleshare_transport::{recv_frame, send_frame};
@@ -88,7 +88,7 @@ async fn serve_origin(shared: &Shared, range: RangeRequest, mut send: SendStream
             return answer(&mut send, CacheResponse::NotFound).await;
         }
     };
-    match send_range(reader, range, &mut send, pacer, Tamper::None).await {
+    match send_range(reader, range, &mut send, pacer).await {
         Ok(bytes) => {
             shared
                 .metrics

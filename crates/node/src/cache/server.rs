@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use idleshare_cache::{ServeError, send_range};
+use idleshare_cache::{ContentReader, ServeError, send_range};
 use idleshare_protocol::NodeId;
 use idleshare_protocol::cache::{
     CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, PinOutcome, RangeRequest,
@@ -101,7 +101,7 @@ async fn serve_range(service: &CacheService, mut send: SendStream, request: Rang
         }
     };
     let content = request.content;
-    match send_range(reader, request, &mut send, &service.upload, service.tamper).await {
+    match send_paced(service, reader, request, &mut send).await {
         Ok(bytes) => {
             service.served_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
@@ -116,6 +116,23 @@ async fn serve_range(service: &CacheService, mut send: SendStream, request: Rang
         }
         Err(e) => tracing::debug!("cache: serving {} ended early: {e}", content.short()),
     }
+}
+
+/// Sends the range under the upload cap; a deliberately bad node (the `test-hooks`
+/// feature, for tests only) damages it.
+async fn send_paced(
+    service: &CacheService,
+    reader: ContentReader,
+    request: RangeRequest,
+    send: &mut SendStream,
+) -> Result<u64, ServeError> {
+    #[cfg(feature = "test-hooks")]
+    if service.tamper != idleshare_cache::Tamper::None {
+        let tamper = service.tamper;
+        let pacer = &service.upload;
+        return idleshare_cache::send_tampered_range(reader, request, send, pacer, tamper).await;
+    }
+    send_range(reader, request, send, &service.upload).await
 }
 
 /// Checks a client's receipt and keeps it for the coordinator.

@@ -1,5 +1,3 @@
-use std::time::Instant;
-
 use super::*;
 use crate::monitor::snapshot::{BatteryReading, CpuUsage, GpuReading, MemoryUsage, NetworkRates};
 use crate::monitor::unknown::{NoGpu, UnknownFullscreen, UnknownInputIdle, UnknownTemperature};
@@ -170,41 +168,4 @@ fn the_real_system_sources_on_this_machine_return_without_error() {
         assert_eq!(first.sources.battery, "sysfs");
     }
     println!("{second:#?}");
-}
-
-/// Cost of one sample and of each source on this machine:
-/// `cargo test -p idleshare-node --lib sample_cost -- --ignored --nocapture`.
-#[test]
-#[ignore = "measurement, prints timings"]
-fn sample_cost() {
-    const ROUNDS: u32 = 2000;
-    let mut monitor =
-        ResourceMonitor::system(Box::new(UnknownInputIdle), Box::new(UnknownFullscreen));
-    let start = Instant::now();
-    for i in 0..ROUNDS {
-        std::hint::black_box(monitor.sample(u64::from(i)));
-    }
-    println!("whole sample: {:.1} µs", per_round(start, ROUNDS));
-    let s = &mut monitor.sources;
-    macro_rules! time {
-        ($label:expr, $name:expr, $read:expr) => {{
-            let start = Instant::now();
-            for _ in 0..ROUNDS {
-                std::hint::black_box($read);
-            }
-            let cost = per_round(start, ROUNDS);
-            println!("{:>12} ({:>10}): {cost:.1} µs", $label, $name);
-        }};
-    }
-    time!("cpu", s.cpu.name(), s.cpu.read());
-    time!("memory", s.memory.name(), s.memory.read());
-    time!("gpu", s.gpu.name(), s.gpu.read());
-    time!("battery", s.battery.name(), s.battery.read());
-    time!("temperature", s.temperature.name(), s.temperature.read());
-    time!("network", s.network.name(), s.network.read());
-    time!("names", "-", s.names());
-}
-
-fn per_round(start: Instant, rounds: u32) -> f64 {
-    start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
 }

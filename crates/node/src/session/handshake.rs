@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use idleshare_protocol::{
-    CoordinatorMessage, Hello, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage, SUPPORTED_VERSIONS,
+    Capabilities, CoordinatorMessage, Hello, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage,
+    SUPPORTED_VERSIONS, Welcome,
 };
 use idleshare_transport::tls::SERVER_NAME;
 use idleshare_transport::{FramedError, bind_endpoint, client_config, recv_frame, send_frame};
@@ -17,7 +18,8 @@ use super::{SessionContext, SessionError};
 
 /// How long registration may take once connected. It takes milliseconds; a coordinator that
 /// died between recording the registration and welcoming us must not hold the node longer.
-pub(super) const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
+pub const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(super) async fn connect(ctx: &SessionContext) -> Result<(Endpoint, Connection), SessionError> {
     let host = ctx.address.host_port();
     let remote = tokio::net::lookup_host(&host)
@@ -52,26 +54,10 @@ pub(super) async fn register(
     mut send: SendStream,
     mut recv: RecvStream,
 ) -> Result<Session, SessionError> {
-    let hello = NodeMessage::Hello(Hello {
-        versions: SUPPORTED_VERSIONS.to_vec(),
-        node_id: NodeId::from(ctx.key.verifying_key()),
-    });
-    send_frame(&mut send, &hello).await?;
     let mut capabilities = ctx.capabilities.subscribe();
-    let register = NodeMessage::Register {
-        capabilities: capabilities.borrow_and_update().clone(),
-    };
-    send_frame(&mut send, &register).await?;
-    let answer = tokio::time::timeout(
-        REGISTER_TIMEOUT,
-        recv_frame::<CoordinatorMessage>(&mut recv, MAX_CONTROL_FRAME_LEN),
-    )
-    .await
-    .map_err(|_| SessionError::RegisterTimeout)??;
-    let welcome = match answer {
-        Some(CoordinatorMessage::Welcome(welcome)) => welcome,
-        other => return Err(SessionError::unexpected(other)),
-    };
+    let offer = capabilities.borrow_and_update().clone();
+    let node_id = NodeId::from(ctx.key.verifying_key());
+    let welcome = hello_and_register(node_id, offer, &mut send, &mut recv).await?;
     let (frames_tx, frames) = mpsc::channel(16);
     tokio::spawn(forward_frames(recv, frames_tx));
     Ok(Session {
@@ -83,6 +69,38 @@ pub(super) async fn register(
         capabilities,
         bandwidth_test: None,
     })
+}
+
+/// The node's side of the registration exchange, on a control stream just opened on a
+/// connection to the coordinator: hello (the protocol versions this node speaks and the id
+/// it claims, which the TLS handshake has already proven), then registration with what it
+/// offers; returns the coordinator's welcome, awaited at most [`REGISTER_TIMEOUT`].
+///
+/// Every node session starts with it, and so do the benchmarks' simulated nodes, so that
+/// they speak exactly the node's protocol. A refusal, a goodbye or any other frame instead
+/// of the welcome is the matching [`SessionError`].
+pub async fn hello_and_register(
+    node_id: NodeId,
+    capabilities: Capabilities,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+) -> Result<Welcome, SessionError> {
+    let hello = NodeMessage::Hello(Hello {
+        versions: SUPPORTED_VERSIONS.to_vec(),
+        node_id,
+    });
+    send_frame(send, &hello).await?;
+    send_frame(send, &NodeMessage::Register { capabilities }).await?;
+    let answer = tokio::time::timeout(
+        REGISTER_TIMEOUT,
+        recv_frame::<CoordinatorMessage>(recv, MAX_CONTROL_FRAME_LEN),
+    )
+    .await
+    .map_err(|_| SessionError::RegisterTimeout)??;
+    match answer {
+        Some(CoordinatorMessage::Welcome(welcome)) => Ok(welcome),
+        other => Err(SessionError::unexpected(other)),
+    }
 }
 
 async fn forward_frames(

@@ -26,7 +26,8 @@ use idleshare_transport::{EndpointError, FramedError, TransportLimits};
 use tokio::sync::watch;
 
 use self::cache_link::CacheLink;
-use self::handshake::{REGISTER_TIMEOUT, connect, register};
+pub use self::handshake::{REGISTER_TIMEOUT, hello_and_register};
+use self::handshake::{connect, register};
 use self::work_link::WorkLink;
 pub(crate) use self::work_link::WorkParts;
 use crate::backoff::Backoff;

@@ -12,17 +12,10 @@ pub enum Settled {
     Abandon(String),
 }
 
-/// The report for a finished run. `corrupt` makes a lying node (for tests of validation):
-/// it flips the output's first byte, so its hash disagrees with honest nodes.
-pub fn settle(lease: LeaseId, outcome: RunOutcome, corrupt: bool) -> Settled {
+/// The report for a finished run.
+pub fn settle(lease: LeaseId, outcome: RunOutcome) -> Settled {
     match outcome {
-        RunOutcome::Output { mut bytes, fuel } => {
-            if corrupt {
-                match bytes.first_mut() {
-                    Some(first) => *first ^= 0xff,
-                    None => bytes.push(0),
-                }
-            }
+        RunOutcome::Output { bytes, fuel } => {
             let outcome = UnitOutcome::Output {
                 id: ContentId::of(&bytes),
                 len: bytes.len() as u32,
@@ -52,6 +45,29 @@ pub fn settle(lease: LeaseId, outcome: RunOutcome, corrupt: bool) -> Settled {
             "deadline passed after {:.1} s of running",
             ran_for.as_secs_f64()
         )),
+    }
+}
+
+/// Test only (the `test-hooks` feature): the report of a lying node, for the tests of
+/// validation. It flips the output's first byte (or makes an empty output one byte long),
+/// so its hash disagrees with honest nodes; failures and abandoned leases are left alone.
+#[cfg(feature = "test-hooks")]
+pub fn lie(settled: Settled) -> Settled {
+    match settled {
+        Settled::Report(report, mut bytes)
+            if matches!(report.outcome, UnitOutcome::Output { .. }) =>
+        {
+            match bytes.first_mut() {
+                Some(first) => *first ^= 0xff,
+                None => bytes.push(0),
+            }
+            let outcome = UnitOutcome::Output {
+                id: ContentId::of(&bytes),
+                len: bytes.len() as u32,
+            };
+            Settled::Report(UnitReport { outcome, ..report }, bytes)
+        }
+        other => other,
     }
 }
 
@@ -88,7 +104,6 @@ mod tests {
                 bytes: b"abc".to_vec(),
                 fuel: 77,
             },
-            false,
         );
         let Settled::Report(report, bytes) = settled else {
             panic!("expected a report")
@@ -104,6 +119,7 @@ mod tests {
         assert_eq!(bytes, b"abc");
     }
 
+    #[cfg(feature = "test-hooks")]
     #[test]
     fn a_lying_node_reports_a_different_hash() {
         let honest = settle(
@@ -112,16 +128,8 @@ mod tests {
                 bytes: b"abc".to_vec(),
                 fuel: 1,
             },
-            false,
         );
-        let liar = settle(
-            LeaseId(1),
-            RunOutcome::Output {
-                bytes: b"abc".to_vec(),
-                fuel: 1,
-            },
-            true,
-        );
+        let liar = lie(honest.clone());
         let (Settled::Report(honest, _), Settled::Report(liar, _)) = (honest, liar) else {
             panic!()
         };
@@ -136,7 +144,6 @@ mod tests {
                 ran_for: Duration::from_secs(2),
                 fuel: 5,
             },
-            false,
         );
         assert!(matches!(settled, Settled::Abandon(reason) if reason.contains("2.0 s")));
     }

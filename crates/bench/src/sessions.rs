@@ -20,7 +20,7 @@ use super::coordinator_child::CoordinatorChild;
 use super::process::{ScratchDir, rss_kib};
 use super::sim_session::{Recorder, Target, register};
 use super::stats::{Summary, ms, print_json_line, ratio};
-use crate::cli::SessionsBenchArgs;
+use crate::args::SessionsBenchArgs;
 
 /// Handshakes in flight at once: enough to keep both sides busy without a thundering herd.
 const HANDSHAKE_CONCURRENCY: usize = 64;

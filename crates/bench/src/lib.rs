@@ -1,5 +1,13 @@
-//! `idleshare bench NAME`: benchmarks that print readable figures and end with one JSON line.
+//! The benchmarks behind `idleshare bench NAME`: each prints readable figures and ends with
+//! one JSON line (the results object, for scripts to compare runs).
+//!
+//! A library, not part of the product: the `idleshare` binary links it behind its default-on
+//! `bench` feature and hands the parsed [`Bench`] to [`run`]. Some benchmarks start
+//! `idleshare node` or `idleshare coordinator` processes from the running executable, so
+//! [`run`] is meant to be called from the `idleshare` binary itself.
+#![deny(missing_docs)]
 
+mod args;
 mod cache_bench;
 mod coordinator;
 mod coordinator_child;
@@ -7,14 +15,16 @@ mod overhead;
 mod pause_bench;
 mod process;
 mod register;
+mod sample_bench;
 mod sessions;
 mod sim_session;
 mod stats;
 mod wasm_bench;
 mod yield_bench;
 
-use crate::cli::Bench;
+pub use args::*;
 
+/// Runs one benchmark to the end, printing its figures and its JSON line on stdout.
 pub async fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Register(args) => register::run(args).await,
@@ -25,5 +35,6 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Wasm(args) => wasm_bench::run(args).await,
         Bench::Pause(args) => pause_bench::run(args).await,
         Bench::Cache(args) => cache_bench::run(args).await,
+        Bench::Sample(args) => sample_bench::run(args).await,
     }
 }

@@ -22,9 +22,9 @@ use serde_json::json;
 use workload_kernels::sha256;
 
 use super::stats::{Summary, ms, print_json_line};
-use crate::cli::PauseBenchArgs;
+use crate::args::PauseBenchArgs;
 
-const SHA256_WASM: &[u8] = include_bytes!("../../assets/workloads/wasm/sha256_chain.wasm");
+const SHA256_WASM: &[u8] = include_bytes!("../../../assets/workloads/wasm/sha256_chain.wasm");
 const GOAL_P99: Duration = Duration::from_millis(50);
 /// No slice for this long after the pause: the worker has stopped (a slice is ~1 ms).
 const QUIET_FOR: Duration = Duration::from_millis(15);

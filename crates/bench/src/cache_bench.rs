@@ -24,13 +24,14 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use ed25519_dalek::SigningKey;
+use idleshare_base::clock::unix_ms;
 use idleshare_cache::store::disk_bytes;
 use idleshare_cache::{
-    ContentStore, FetchOptions, Pacer, Piece, Route, Tamper, client_endpoint, connect, fetch_range,
+    ContentStore, FetchOptions, Pacer, Piece, Route, client_endpoint, connect, fetch_range,
     send_range, server_endpoint,
 };
 use idleshare_protocol::cache::{CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN};
@@ -45,7 +46,7 @@ use tokio::task::JoinHandle;
 
 use super::process::ScratchDir;
 use super::stats::{Summary, ms, print_json_line, ratio};
-use crate::cli::CacheBenchArgs;
+use crate::args::CacheBenchArgs;
 
 const GOAL_RATIO: f64 = 0.8;
 const GOAL_TTFB_P50: Duration = Duration::from_millis(2);
@@ -184,7 +185,7 @@ async fn serve_cache_stream(
         send_frame(&mut send, &CacheResponse::NotFound).await?;
         bail!("{} is not stored", request.content.short());
     };
-    send_range(reader, request, &mut send, pacer, Tamper::None).await?;
+    send_range(reader, request, &mut send, pacer).await?;
     Ok(())
 }
 
@@ -711,10 +712,4 @@ fn show(ratio: Option<f64>) -> String {
 
 fn met(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -1,15 +1,16 @@
-//! A simulated node session: the real protocol (hello, register, heartbeats) with no node
-//! runtime behind it, so one process can hold thousands of them on one UDP socket.
+//! A simulated node session: the real protocol (the node's own hello and registration, then
+//! heartbeats) with no node runtime behind it, so one process can hold thousands of them on
+//! one UDP socket.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use idleshare_base::sync::Mutex;
+use idleshare_node::session::hello_and_register;
 use idleshare_protocol::{
-    Capabilities, CoordinatorMessage, Hello, MAX_CONTROL_FRAME_LEN, NodeActivity, NodeId,
-    NodeMessage, SUPPORTED_VERSIONS,
+    Capabilities, CoordinatorMessage, MAX_CONTROL_FRAME_LEN, NodeActivity, NodeId, NodeMessage,
 };
 use idleshare_transport::keyfile::generate_key;
 use idleshare_transport::tls::SERVER_NAME;
@@ -17,8 +18,6 @@ use idleshare_transport::{TransportLimits, client_config, recv_frame, send_frame
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 use tokio::sync::watch;
 
-/// How long the coordinator may take to answer registration.
-const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long we wait for the coordinator to close after our goodbye.
 const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 /// Error messages kept for printing; the count covers the rest.
@@ -46,25 +45,25 @@ pub struct Recorder {
 impl Recorder {
     /// Starts a measurement window, discarding round trips from before it.
     pub fn start_recording(&self) {
-        lock(&self.rtts).clear();
+        self.rtts.lock().clear();
         self.recording.store(true, Ordering::SeqCst);
     }
 
     /// Ends the window and returns the round trips recorded in it.
     pub fn stop_recording(&self) -> Vec<Duration> {
         self.recording.store(false, Ordering::SeqCst);
-        std::mem::take(&mut *lock(&self.rtts))
+        std::mem::take(&mut *self.rtts.lock())
     }
 
     fn record(&self, rtt: Duration) {
         if self.recording.load(Ordering::SeqCst) {
-            lock(&self.rtts).push(rtt);
+            self.rtts.lock().push(rtt);
         }
     }
 
     pub fn error(&self, error: &anyhow::Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        let mut kept = lock(&self.first_errors);
+        let mut kept = self.first_errors.lock();
         if kept.len() < KEPT_ERRORS {
             kept.push(format!("{error:#}"));
         }
@@ -75,13 +74,8 @@ impl Recorder {
     }
 
     pub fn first_errors(&self) -> Vec<String> {
-        lock(&self.first_errors).clone()
+        self.first_errors.lock().clone()
     }
-}
-
-/// A poisoned lock only means another session panicked; its samples are still good.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A session the coordinator has welcomed.
@@ -103,23 +97,11 @@ pub async fn register(target: &Target) -> anyhow::Result<Registered> {
         .await
         .context("handshake")?;
     let (mut send, mut recv) = connection.open_bi().await.context("opening stream")?;
-    let hello = NodeMessage::Hello(Hello {
-        versions: SUPPORTED_VERSIONS.to_vec(),
-        node_id: NodeId::from(key.verifying_key()),
-    });
-    send_frame(&mut send, &hello).await?;
+    let node_id = NodeId::from(key.verifying_key());
     let capabilities = target.capabilities.clone();
-    send_frame(&mut send, &NodeMessage::Register { capabilities }).await?;
-    let answer = tokio::time::timeout(
-        WELCOME_TIMEOUT,
-        recv_frame::<CoordinatorMessage>(&mut recv, MAX_CONTROL_FRAME_LEN),
-    )
-    .await
-    .context("no welcome in time")??;
-    let welcome = match answer {
-        Some(CoordinatorMessage::Welcome(welcome)) => welcome,
-        other => anyhow::bail!("expected welcome, got {other:?}"),
-    };
+    let welcome = hello_and_register(node_id, capabilities, &mut send, &mut recv)
+        .await
+        .context("registering")?;
     Ok(Registered {
         connection,
         send,

@@ -31,7 +31,7 @@ use idleshare_node::monitor::desktop::xvfb::XvfbServer;
 use idleshare_protocol::Budget;
 
 use super::stats::{Summary, ms, print_json_line};
-use crate::cli::YieldBenchArgs;
+use crate::args::YieldBenchArgs;
 
 /// Stands in for the policy's minutes of required idle, so trials take seconds.
 const BENCH_REQUIRED_IDLE: Duration = Duration::from_millis(250);

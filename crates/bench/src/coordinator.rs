@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use super::process::ScratchDir;
 use super::stats::print_json_line;
-use crate::cli::CoordinatorBenchArgs;
+use crate::args::CoordinatorBenchArgs;
 
 /// The run's sizes.
 struct Args {

@@ -17,10 +17,10 @@ use workload_kernels::mandelbrot::Tile;
 use workload_kernels::sha256;
 
 use super::stats::{Summary, ms, print_json_line};
-use crate::cli::WasmBenchArgs;
+use crate::args::WasmBenchArgs;
 
-const MANDELBROT_WASM: &[u8] = include_bytes!("../../assets/workloads/wasm/mandelbrot.wasm");
-const SHA256_WASM: &[u8] = include_bytes!("../../assets/workloads/wasm/sha256_chain.wasm");
+const MANDELBROT_WASM: &[u8] = include_bytes!("../../../assets/workloads/wasm/mandelbrot.wasm");
+const SHA256_WASM: &[u8] = include_bytes!("../../../assets/workloads/wasm/sha256_chain.wasm");
 const GOAL_RATIO: f64 = 0.85;
 
 /// One kernel on one input, both ways.

@@ -19,7 +19,7 @@ use tokio::process::Command;
 use super::coordinator_child::CoordinatorChild;
 use super::process::{ScratchDir, terminate};
 use super::stats::print_json_line;
-use crate::cli::OverheadBenchArgs;
+use crate::args::OverheadBenchArgs;
 
 const GOAL_CPU_PERCENT: f64 = 0.05;
 const GOAL_RSS_MB: f64 = 15.0;

@@ -20,7 +20,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::process::{ScratchDir, terminate};
 use super::stats::{Summary, ms, print_json_line, ratio};
-use crate::cli::RegisterBenchArgs;
+use crate::args::RegisterBenchArgs;
 
 /// A node that has not registered by then has failed, not merely been slow.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
