@@ -20,8 +20,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a coordinator: admits nodes over QUIC, serves the HTTP API.
-    Coordinator(CoordinatorArgs),
+    /// Run a coordinator: admits nodes over QUIC, serves the HTTP API (or, as its operator,
+    /// `coordinator account deposit` and `coordinator audit`).
+    Coordinator(CoordinatorCommand),
     /// Run a node (or `node id` to print this node's id).
     Node(NodeCommand),
     /// An embedded coordinator and one local node in one process.
@@ -34,11 +35,78 @@ pub enum Command {
     Publish(PublishArgs),
     /// Fetch published content from the nodes that hold it, verifying every byte.
     Fetch(FetchArgs),
+    /// Your customer account: its id, balance, deposits and spending per job and content.
+    Account(AccountArgs),
     /// This node's earnings: balance, receipts, offline verification, export.
     Wallet(WalletCommand),
     /// Benchmarks that print figures and end with one JSON line.
     #[cfg(feature = "bench")]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CoordinatorCommand {
+    #[command(subcommand)]
+    pub action: Option<CoordinatorAction>,
+    #[command(flatten)]
+    pub run: CoordinatorArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoordinatorAction {
+    /// Customer accounts, as the operator.
+    Account(OperatorAccountCommand),
+    /// Check that every deposited token is in a balance, in escrow, paid or a fee.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OperatorAccountCommand {
+    #[command(subcommand)]
+    pub action: OperatorAccountAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorAccountAction {
+    /// Record money received from a customer: new tokens on its account.
+    Deposit(DepositArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DepositArgs {
+    /// The customer's account id (as `idleshare account` prints it).
+    pub account: String,
+    /// Tokens, up to six decimals (e.g. 12.5).
+    pub amount: String,
+    /// A payment reference kept with the deposit.
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// The coordinator's data directory (its key signs the deposit).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The coordinator's HTTP API base URL.
+    #[arg(long, env = "IDLESHARE_API", default_value = "http://127.0.0.1:7380")]
+    pub api: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Print the audit as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The coordinator's HTTP API base URL.
+    #[arg(long, env = "IDLESHARE_API", default_value = "http://127.0.0.1:7380")]
+    pub api: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Print the account as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +147,15 @@ pub struct CoordinatorArgs {
     /// Largest file accepted for publishing, in MiB.
     #[arg(long, default_value_t = 8192)]
     pub max_publish_mib: u64,
+    /// The operator's fee in basis points (1/100 %) on top of every payment to a node.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub fee_bps: u32,
+    /// Micro-tokens per GiB-day for each copy of published content.
+    #[arg(long, default_value_t = 50_000)]
+    pub storage_rate: u64,
+    /// Seconds between payments to the nodes holding copies.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub storage_period_secs: u64,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +214,10 @@ pub struct NodeRunArgs {
     #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true)]
     pub test_corrupt_outputs: bool,
+    /// Test only: act as a node that claims far more fuel than its units used.
+    #[cfg(feature = "test-hooks")]
+    #[arg(long, hide = true)]
+    pub test_inflate_fuel: bool,
     /// UDP address of this node's cache endpoint, or `off` to be reached only through the
     /// coordinator's relay.
     #[arg(long, default_value = "0.0.0.0:0", value_parser = parse_cache_listen)]
@@ -213,12 +294,19 @@ pub struct DevnetArgs {
     pub settings: Option<PathBuf>,
 }
 
-/// Where the coordinator's HTTP API is.
+/// Where the coordinator's HTTP API is, and which customer account signs.
 #[derive(Debug, Args)]
 pub struct ApiArgs {
     /// The coordinator's HTTP API base URL.
     #[arg(long, env = "IDLESHARE_API", default_value = "http://127.0.0.1:7380")]
     pub api: String,
+    /// The customer account's data directory (default: per-user data dir); its key is in
+    /// the OS keychain, or a 0600 file there when there is no keychain.
+    #[arg(long, env = "IDLESHARE_ACCOUNT_DIR")]
+    pub account_dir: Option<PathBuf>,
+    /// Where to keep the account key.
+    #[arg(long, value_enum, default_value_t = KeyStoreArg::Auto)]
+    pub key_store: KeyStoreArg,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +353,12 @@ pub struct PublishArgs {
     /// The name shown for it (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Days of storage to pay for now (default: the coordinator's, 30).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: Option<u32>,
+    /// Tokens set aside for fetches by people without an account (the HTTP gateway).
+    #[arg(long)]
+    pub serving_budget: Option<String>,
     /// Wait until the wanted copies are stored on nodes.
     #[arg(long)]
     pub wait: bool,
@@ -282,9 +376,6 @@ pub struct FetchArgs {
     /// Where to write it (an unfinished fetch leaves FILE.part, resumed next time).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// The client's data directory, for its key (default: per-user data dir).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
     /// Bytes per request to a provider, in KiB.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub segment_kib: u64,

@@ -12,9 +12,10 @@ use idleshare_cache::{client_endpoint, connect};
 use idleshare_protocol::cache::{
     CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, RangeRequest, ServiceReceipt,
 };
+use idleshare_protocol::order::OrderLimit;
 use idleshare_protocol::tree::ByteRange;
 use idleshare_protocol::{ContentId, CoordinatorAddress, NodeId};
-use idleshare_transport::{recv_frame, send_frame};
+use idleshare_transport::{load_or_create_key_file, recv_frame, send_frame};
 use quinn::Connection;
 use support::cache::*;
 use support::compute::wait_contributing;
@@ -103,14 +104,60 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
         let huge = raw(&to_node, &[0x7f, 0xff, 0xff, 0xff]).await.unwrap();
         refused(&huge, "malformed request");
 
-        // A range outside the content; content it does not hold; a relay request to a node.
+        // No order limit, a forged one, one for another client: served to nobody.
         let whole = ByteRange::whole(bytes.len() as u64);
+        let (operator, _) =
+            load_or_create_key_file(&coordinator.data.join("coordinator.key")).unwrap();
+        let order_for = |client: &SigningKey, content: ContentId, signer: &SigningKey| {
+            OrderLimit {
+                issuer: address.key,
+                client: NodeId::from(client.verifying_key()),
+                node: node_id,
+                content,
+                serial: 7,
+                max_bytes: 1 << 20,
+                expires_at_ms: idleshare_base::clock::unix_ms() + 60_000,
+            }
+            .sign(signer)
+        };
+        let unordered = RangeRequest {
+            content,
+            range: whole,
+            order: None,
+        };
+        refused(
+            &ask(&to_node, &CacheRequest::Range(unordered.clone())).await,
+            "no order limit",
+        );
+        let forged = RangeRequest {
+            order: Some(order_for(&client, content, &client)),
+            ..unordered.clone()
+        };
+        refused(
+            &ask(&to_node, &CacheRequest::Range(forged)).await,
+            "not signed",
+        );
+        let someone_elses = RangeRequest {
+            order: Some(order_for(
+                &SigningKey::from_bytes(&[45; 32]),
+                content,
+                &operator,
+            )),
+            ..unordered.clone()
+        };
+        refused(
+            &ask(&to_node, &CacheRequest::Range(someone_elses)).await,
+            "client",
+        );
+
+        // A range outside the content; content it does not hold; a relay request to a node.
         let outside = RangeRequest {
             content,
             range: ByteRange {
                 start: 0,
                 end: 10_000_000,
             },
+            order: Some(order_for(&client, content, &operator)),
         };
         refused(
             &ask(&to_node, &CacheRequest::Range(outside)).await,
@@ -119,6 +166,7 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
         let absent = RangeRequest {
             content: ContentId::of(b"absent"),
             range: ByteRange::whole(1),
+            order: Some(order_for(&client, ContentId::of(b"absent"), &operator)),
         };
         assert_eq!(
             ask(&to_node, &CacheRequest::Range(absent)).await,
@@ -126,10 +174,7 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
         );
         let relay = CacheRequest::Via {
             node: node_id,
-            request: RangeRequest {
-                content,
-                range: whole,
-            },
+            request: unordered.clone(),
         };
         refused(&ask(&to_node, &relay).await, "not a relay");
 
@@ -180,15 +225,25 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
         let nobody = NodeId::from(SigningKey::from_bytes(&[44; 32]).verifying_key());
         let relay = CacheRequest::Via {
             node: nobody,
-            request: RangeRequest {
-                content,
-                range: whole,
-            },
+            request: unordered.clone(),
         };
         assert!(matches!(
             ask(&to_coordinator, &relay).await,
             CacheResponse::Busy { .. }
         ));
+        // The relay passes an order on only for the client it names.
+        let not_mine = CacheRequest::Via {
+            node: node_id,
+            request: RangeRequest {
+                order: Some(order_for(
+                    &SigningKey::from_bytes(&[46; 32]),
+                    content,
+                    &operator,
+                )),
+                ..unordered.clone()
+            },
+        };
+        refused(&ask(&to_coordinator, &not_mine).await, "another client");
         let mut forged = claim.sign(&client);
         forged.signature[0] ^= 1;
         refused(
@@ -207,15 +262,37 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
     assert!(std::fs::read(&out).unwrap() == bytes);
 }
 
-/// A PUT that announces `len` body bytes and sends none; returns the answer.
-fn put_announcing(addr: SocketAddr, path: &str, len: u64) -> (u16, String, Vec<u8>) {
+/// A PUT that announces `len` body bytes and sends none, signed by `key` if given; returns
+/// the answer.
+fn put_announcing(
+    addr: SocketAddr,
+    path: &str,
+    len: u64,
+    key: Option<&SigningKey>,
+) -> (u16, String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let signed: String = key
+        .map(|key| {
+            idleshare_protocol::auth::RequestToSign {
+                method: "PUT",
+                path_and_query: path,
+                time_ms: idleshare_base::clock::unix_ms(),
+                nonce: 1,
+                body: ContentId::of(b"whatever"),
+            }
+            .sign(key)
+            .pairs()
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect()
+        })
+        .unwrap_or_default();
     let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\n{signed}Connection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).unwrap();
     let mut response = Vec::new();
@@ -235,32 +312,37 @@ fn bad_uploads_are_refused_with_the_reason_and_leave_nothing_behind() {
     let data = dir.path().join("c");
     let coordinator = CoordinatorProcess::start_with(&data, 0, &["--max-publish-mib", "1"]);
     let api = support::compute::api(&coordinator);
+    let customer = support::money::customer_args(&coordinator.customer_dir());
+    let customer: Vec<&str> = customer.iter().map(String::as_str).collect();
     let big = dir.path().join("big.bin");
     std::fs::write(&big, make_content(3 << 20, 1)).unwrap();
-    let output = support::compute::cli(
-        &["publish", big.to_str().unwrap(), "--api", &api],
-        Duration::from_secs(60),
-    );
+    let mut args = vec!["publish", big.to_str().unwrap(), "--api", &api];
+    args.extend(&customer);
+    let output = support::compute::cli(&args, Duration::from_secs(60));
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(said.contains("accepts at most 1048576 bytes"), "{said}");
-    // A client that ignores the published limit is refused on its announced length.
-    let (code, _, body) = put_announcing(coordinator.http, "/v1/content", 3 << 20);
+    // Nobody signed: refused before a byte is read, with how to get an account.
+    let (code, _, body) = put_announcing(coordinator.http, "/v1/content", 3 << 20, None);
+    assert_eq!(code, 401);
+    assert!(String::from_utf8_lossy(&body).contains("idleshare account"));
+    // A signed client that ignores the published limit is refused on its announced length.
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let (code, _, body) = put_announcing(coordinator.http, "/v1/content", 3 << 20, Some(&key));
     assert_eq!(code, 413);
     assert!(String::from_utf8_lossy(&body).contains("larger than the 1048576-byte limit"));
     let small = dir.path().join("small.bin");
     std::fs::write(&small, b"hello").unwrap();
-    let output = support::compute::cli(
-        &[
-            "publish",
-            small.to_str().unwrap(),
-            "--replicas",
-            "0",
-            "--api",
-            &api,
-        ],
-        Duration::from_secs(30),
-    );
+    let mut args = vec![
+        "publish",
+        small.to_str().unwrap(),
+        "--replicas",
+        "0",
+        "--api",
+        &api,
+    ];
+    args.extend(&customer);
+    let output = support::compute::cli(&args, Duration::from_secs(30));
     assert!(!output.status.success(), "replicas 0 is refused by the CLI");
     let (code, _, body) = http_get_bytes(coordinator.http, "/v1/content/not-an-id", &[]);
     assert_eq!(code, 400);

@@ -110,6 +110,11 @@ fn assert_paid_exactly_once(
         wallet_total,
         "ledger total = sum of wallets"
     );
+    let audit = support::money::audit_balances(coordinator);
+    assert_eq!(
+        audit.paid_to_nodes.0, wallet_total,
+        "every token paid came from escrow"
+    );
     balances
 }
 
@@ -124,19 +129,20 @@ fn three_nodes_run_200_units_all_validated_and_each_paid_exactly_once() {
     let inputs = write_spin_inputs(dir.path(), "inputs", 200, iterations);
     let out = dir.path().join("out");
     let api = api(&coordinator);
-    let printed = cli_ok(
-        &[
-            "submit",
-            module.to_str().unwrap(),
-            inputs.to_str().unwrap(),
-            "--wait",
-            "--out",
-            out.to_str().unwrap(),
-            "--api",
-            &api,
-        ],
-        Duration::from_secs(180),
-    );
+    support::money::ensure_funded(&coordinator, &coordinator.customer_dir());
+    let customer = support::money::customer_args(&coordinator.customer_dir());
+    let mut args = vec![
+        "submit",
+        module.to_str().unwrap(),
+        inputs.to_str().unwrap(),
+        "--wait",
+        "--out",
+        out.to_str().unwrap(),
+        "--api",
+        &api,
+    ];
+    args.extend(customer.iter().map(String::as_str));
+    let printed = cli_ok(&args, Duration::from_secs(180));
     assert!(printed.contains("200/200 done"), "{printed}");
     for seed in [1u64, 77, 200] {
         let bytes = std::fs::read(out.join(format!("{seed:05}.in.out"))).unwrap();
@@ -224,7 +230,7 @@ fn coordinator_killed_and_restarted_mid_job_loses_nothing_and_pays_nothing_twice
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("coordinator");
     let mut coordinator = CoordinatorProcess::start(&data, 0);
-    let nodes = start_workers(&coordinator, dir.path(), 2, &[]);
+    let mut nodes = start_workers(&coordinator, dir.path(), 3, &[]);
     let module = write_module(dir.path(), "spin", SPIN_WAT);
     let iterations = 15_000_000;
     let inputs = write_spin_inputs(dir.path(), "inputs", 24, iterations);
@@ -233,13 +239,34 @@ fn coordinator_killed_and_restarted_mid_job_loses_nothing_and_pays_nothing_twice
         let status = job_status(&coordinator, job);
         (status["units"]["done"].as_u64().unwrap() >= 4).then_some(())
     });
+    // A node dies mid-job, then the coordinator is killed too.
+    let mut victim = nodes.remove(0);
+    let victim_data = victim.data.clone();
+    victim.process.kill_hard();
     coordinator.process.kill_hard();
     let port = coordinator.quic_port;
     coordinator = CoordinatorProcess::start(&data, port);
+    // The killed node comes back later with its wallet, and catches up on its receipts.
     let status = wait_finished(&coordinator, job, Duration::from_secs(180));
+    let victim = start_worker(&coordinator, &victim_data, &[]);
+    wait_contributing(&coordinator, &victim);
+    nodes.push(victim);
     assert_eq!(status["units"]["done"], 24, "{status}");
     assert_outputs_match(&coordinator, job, iterations);
-    // Receipts sent just before the kill reach the wallets after the reconnect.
+    // The job's escrow: what it spent plus what came back is what it took.
+    let paid = support::money::micro(&status["paid"]);
+    let spent = support::money::micro(&status["spent"]);
+    let escrowed = support::money::micro(&status["escrowed"]);
+    assert_eq!(
+        spent + support::money::micro(&status["refunded"]),
+        escrowed,
+        "{status}"
+    );
+    assert!(spent > paid, "the fee is on top: {status}");
+    // Receipts sent just before the kills reach the wallets after the reconnects; every
+    // wallet verifies offline and together they hold exactly what the audit says was paid.
     std::thread::sleep(Duration::from_secs(3));
-    assert_paid_exactly_once(&coordinator, nodes);
+    let balances = assert_paid_exactly_once(&coordinator, nodes);
+    let audit = support::money::audit_balances(&coordinator);
+    assert_eq!(audit.paid_to_nodes.0, balances.values().sum::<u64>());
 }

@@ -36,6 +36,10 @@ pub struct ReceiptItem {
     pub seq: u64,
     /// The work it pays for (`unit-42`).
     pub work: String,
+    /// What kind of work: `compute`, `serving` or `storage`.
+    pub source: String,
+    /// Which customer's escrow paid it.
+    pub paid_from: String,
     /// Micro-tokens.
     pub amount: u64,
     /// When it was issued (Unix ms).
@@ -154,6 +158,8 @@ pub fn page(wallet: &Wallet, offset: u32, limit: u32) -> Result<ReceiptPage, App
         .map(|line| ReceiptItem {
             seq: line.seq,
             work: line.work.to_string(),
+            source: line.work.source().to_owned(),
+            paid_from: line.work.paid_from(),
             amount: line.amount.0,
             time_ms: line.issued_at_ms,
             issuer: line.issuer.to_string(),

@@ -1,11 +1,69 @@
-//! `idleshare coordinator`.
+//! `idleshare coordinator`, and its operator's `coordinator account deposit` and
+//! `coordinator audit`.
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use idleshare_coordinator::server::KEY_FILE_NAME;
 use idleshare_coordinator::{Coordinator, CoordinatorConfig};
+use idleshare_protocol::auth::AccountId;
+use idleshare_transport::load_or_create_key_file;
 
-use crate::cli::CoordinatorArgs;
+use crate::api_client::ApiClient;
+use crate::cli::{AuditArgs, CoordinatorArgs, DepositArgs};
+
+/// Records a deposit, signed with the coordinator's own key from its data directory.
+pub fn deposit(args: DepositArgs) -> anyhow::Result<()> {
+    let account: AccountId = args
+        .account
+        .parse()
+        .with_context(|| format!("{:?} is not an account id", args.account))?;
+    let amount = super::account::parse_tokens(&args.amount)?;
+    let key_path = super::data_dir(args.data, "coordinator")?.join(KEY_FILE_NAME);
+    if !key_path.exists() {
+        bail!(
+            "no coordinator key at {}: run this on the coordinator's machine, with its --data",
+            key_path.display()
+        );
+    }
+    let (key, _) = load_or_create_key_file(&key_path)
+        .with_context(|| format!("cannot read the coordinator key {}", key_path.display()))?;
+    let client = ApiClient::new(&args.api).with_key(key);
+    let deposited = client.deposit(&account, amount, &args.note)?;
+    println!(
+        "deposited {} tokens to {}; its balance is {} tokens",
+        deposited.amount, deposited.account, deposited.balance
+    );
+    Ok(())
+}
+
+/// Prints the public audit; fails when it does not balance.
+pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let report = ApiClient::new(&args.api).audit()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("deposits        {} tokens", report.deposits);
+        println!(
+            "balances        {} tokens ({} accounts)",
+            report.balances, report.accounts
+        );
+        println!("escrow          {} tokens", report.escrow);
+        println!(
+            "paid to nodes   {} tokens ({} receipts, summing to {})",
+            report.paid_to_nodes, report.receipts, report.receipts_total
+        );
+        println!("operator fees   {} tokens", report.fees);
+        println!("movements       {}", report.movements);
+    }
+    if !report.balanced {
+        bail!("the audit does not balance: {}", report.problems.join("; "));
+    }
+    if !args.json {
+        println!("balanced: deposits = balances + escrow + paid to nodes + fees");
+    }
+    Ok(())
+}
 
 pub async fn run(args: CoordinatorArgs) -> anyhow::Result<()> {
     let mut config =
@@ -17,6 +75,9 @@ pub async fn run(args: CoordinatorArgs) -> anyhow::Result<()> {
     config.work.lease_ms = args.lease_secs * 1000;
     config.work.credit_rate.micro_tokens_per_megafuel = args.credit_rate;
     config.work.serving_rate.micro_tokens_per_gib = args.serving_rate;
+    config.work.fee_bps = args.fee_bps;
+    config.work.storage_rate.micro_tokens_per_gib_day = args.storage_rate;
+    config.work.storage_period_ms = args.storage_period_secs * 1000;
     config.content.replicas = args.replicas;
     config.content.spot_check_every = super::seconds("--spot-check-secs", args.spot_check_secs)?;
     config.content.max_publish_bytes = args.max_publish_mib.saturating_mul(1 << 20);

@@ -6,8 +6,9 @@ use anyhow::Context;
 use idleshare_cache::DownloadConfig;
 use idleshare_cache::client::{FetchPlan, FetchProgress, fetch_to_file};
 use idleshare_protocol::ContentId;
-use idleshare_protocol::api::{BadDataReport, ContentStatus, CoordinatorInfo};
-use idleshare_transport::load_or_create_key_file;
+use idleshare_protocol::api::{
+    BadDataReport, ContentOrders, ContentStatus, CoordinatorInfo, OrdersRequest,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::api_client::ApiClient;
@@ -18,20 +19,31 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<()> {
         .content
         .parse()
         .with_context(|| format!("{:?} is not a content id", args.content))?;
-    let (status, info) = tokio::task::spawn_blocking({
-        let client = ApiClient::new(&args.api.api);
-        move || -> anyhow::Result<(ContentStatus, CoordinatorInfo)> {
-            Ok((client.content_status(&content)?, client.coordinator()?))
+    let client = super::account::signed_client(&args.api)?;
+    let key = client.signing_key().context("no account key")?.clone();
+    let (status, orders, info) = tokio::task::spawn_blocking({
+        move || -> anyhow::Result<(ContentStatus, ContentOrders, CoordinatorInfo)> {
+            let status = client.content_status(&content)?;
+            // Order limits for every provider, escrowed from this account: the nodes serve
+            // only under them and are paid from them.
+            let orders = client
+                .content_orders(&content, &OrdersRequest::default())
+                .context("cannot get order limits (does your account have tokens? see `idleshare account`)")?;
+            Ok((status, orders, client.coordinator()?))
         }
     })
     .await??;
-    let key_path = super::data_dir(args.data, "client")?.join("client.key");
-    let (key, _) = load_or_create_key_file(&key_path)
-        .with_context(|| format!("cannot load the client key {}", key_path.display()))?;
+    if !orders.providers.is_empty() {
+        println!(
+            "escrowed {} tokens for {} provider(s); what is not served comes back when the orders expire",
+            orders.escrowed,
+            orders.providers.len()
+        );
+    }
     let plan = FetchPlan {
         content,
         size: status.size,
-        providers: status.providers.clone(),
+        providers: orders.providers.clone(),
         coordinator: info.address,
         key,
         out: args.out.clone(),
@@ -45,7 +57,7 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<()> {
         "fetching {} ({} bytes) from {} provider(s)",
         status.name,
         status.size,
-        status.providers.len()
+        orders.providers.len()
     );
     let progress = Progress::new(status.size);
     let result = fetch_to_file(plan, &progress).await;

@@ -2,12 +2,12 @@
 
 use idleshare_protocol::api::UnitState;
 
-use crate::api_client::{ApiClient, parse_job_id};
+use crate::api_client::parse_job_id;
 use crate::cli::JobAction;
 
 pub fn run(action: JobAction) -> anyhow::Result<()> {
     let JobAction::Status(args) = action;
-    let client = ApiClient::new(&args.api.api);
+    let client = super::account::signed_client(&args.api)?;
     let job = parse_job_id(&args.job)?;
     let status = client.job_status(job)?;
     let results = if args.units {
@@ -21,6 +21,10 @@ pub fn run(action: JobAction) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("{}", super::submit::summary(&status));
+    println!(
+        "escrowed {} tokens, spent {} (paid to nodes {} + the operator's fee), refunded {}",
+        status.escrowed, status.spent, status.paid, status.refunded
+    );
     println!(
         "module {} entry {:?}, replication {}, {}",
         status.module.short(),

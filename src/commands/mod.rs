@@ -1,5 +1,6 @@
 //! Dispatch of each subcommand to its library calls.
 
+mod account;
 mod coordinator;
 mod devnet;
 mod fetch;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use idleshare_node::settings::SettingsStore;
 
-use crate::cli::{Cli, Command, NodeAction};
+use crate::cli::{Cli, Command, CoordinatorAction, NodeAction, OperatorAccountAction};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -30,7 +31,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             // which dominated its CPU while paused (see `bench overhead`).
             None => single_thread_runtime()?.block_on(node::run(node.run)),
         },
-        Command::Coordinator(args) => runtime()?.block_on(coordinator::run(args)),
+        Command::Coordinator(command) => match command.action {
+            Some(CoordinatorAction::Account(account)) => match account.action {
+                OperatorAccountAction::Deposit(args) => coordinator::deposit(args),
+            },
+            Some(CoordinatorAction::Audit(args)) => coordinator::audit(args),
+            None => runtime()?.block_on(coordinator::run(command.run)),
+        },
+        Command::Account(args) => account::run(args),
         Command::Devnet(args) => runtime()?.block_on(devnet::run(args)),
         Command::Submit(args) => submit::run(args),
         Command::Job(job) => job::run(job.action),

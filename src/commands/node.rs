@@ -41,6 +41,10 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
         args.test_corrupt_outputs,
         args.test_corrupt_cache,
     );
+    #[cfg(feature = "test-hooks")]
+    {
+        config.inflate_fuel = args.test_inflate_fuel;
+    }
     let node = start_node(config).await.context("cannot start the node")?;
     let status = node.status();
     {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use idleshare_protocol::ContentId;
+use idleshare_protocol::api::PublishQuery;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::api_client::ApiClient;
@@ -26,7 +27,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let client = ApiClient::new(&args.api.api);
+    let client = super::account::signed_client(&args.api)?;
     let limits = client.coordinator()?;
     if len > limits.max_publish_bytes {
         bail!(
@@ -40,7 +41,18 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut reader = bar.wrap_read(file);
-    let published = client.publish(&mut reader, len, &name, args.replicas)?;
+    let query = PublishQuery {
+        name: Some(name.clone()),
+        replicas: args.replicas,
+        days: args.days,
+        serving_budget: args
+            .serving_budget
+            .as_deref()
+            .map(super::account::parse_tokens)
+            .transpose()?
+            .map(|t| t.0),
+    };
+    let published = client.publish(&mut reader, len, ours, &query)?;
     bar.finish_and_clear();
     if published.id != ours {
         bail!(
@@ -55,6 +67,12 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
     };
     println!("published {}{again}", published.id);
     println!("{len} bytes, {} copies wanted on nodes", published.replicas);
+    if published.new {
+        println!(
+            "escrowed {} tokens for storage until {} (Unix ms), {} for anonymous fetches",
+            published.storage_escrowed, published.paid_until_ms, published.serving_budget
+        );
+    }
     println!("fetch it with: idleshare fetch {} -o {name}", published.id);
     if args.wait {
         wait_for_copies(

@@ -20,7 +20,7 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<()> {
     abi::check_module(&module, &args.entry)
         .with_context(|| format!("{} cannot be a job module", args.module.display()))?;
     let inputs = input_files(&args.inputs)?;
-    let client = ApiClient::new(&args.api.api);
+    let client = super::account::signed_client(&args.api)?;
 
     let upload = bar(inputs.len() as u64 + 1, "uploading");
     let module_id = client.put_blob(&module)?;

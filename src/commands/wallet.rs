@@ -85,10 +85,12 @@ fn show(wallet: &Wallet) -> anyhow::Result<()> {
                 })
                 .unwrap_or_default();
             println!(
-                "  #{:<6} {when}  {:>14}  {}",
+                "  #{:<6} {when}  {:>14}  {:<8} {}  (paid from {})",
                 r.seq,
                 r.amount.to_string(),
-                r.work
+                r.work.source(),
+                r.work,
+                r.work.paid_from()
             );
         }
     }

@@ -51,8 +51,11 @@ pub fn publish(
 ) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
+    super::money::ensure_funded(coordinator, &coordinator.customer_dir());
     let api = api(coordinator);
+    let customer = super::money::customer_args(&coordinator.customer_dir());
     let mut args = vec!["publish", path.to_str().unwrap(), "--api", &api];
+    args.extend(customer.iter().map(String::as_str));
     args.extend_from_slice(extra);
     let out = cli_ok(&args, Duration::from_secs(180));
     let line = out
@@ -101,7 +104,8 @@ pub fn wait_stored(
     })
 }
 
-/// The arguments of `idleshare fetch ID -o OUT` against `coordinator`.
+/// The arguments of `idleshare fetch ID -o OUT` against `coordinator`, as the customer
+/// whose account is `client`.
 pub fn fetch_args(
     coordinator: &CoordinatorProcess,
     id: &str,
@@ -116,9 +120,8 @@ pub fn fetch_args(
         out.to_str().unwrap().into(),
         "--api".into(),
         api(coordinator),
-        "--data".into(),
-        client.to_str().unwrap().into(),
     ];
+    args.extend(super::money::customer_args(client));
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -131,6 +134,7 @@ pub fn fetch(
     client: &Path,
     extra: &[&str],
 ) -> Output {
+    super::money::ensure_funded(coordinator, client);
     let args = fetch_args(coordinator, id, out, client, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     cli(&args, Duration::from_secs(300))
@@ -162,6 +166,7 @@ pub fn start_fetch(
     client: &Path,
     extra: &[&str],
 ) -> Process {
+    super::money::ensure_funded(coordinator, client);
     let args = fetch_args(coordinator, id, out, client, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Process::start(&args, &[])

@@ -133,7 +133,9 @@ pub fn submit(
     inputs: &Path,
     extra: &[&str],
 ) -> u64 {
+    super::money::ensure_funded(coordinator, &coordinator.customer_dir());
     let api = api(coordinator);
+    let customer = super::money::customer_args(&coordinator.customer_dir());
     let mut args = vec![
         "submit",
         module.to_str().unwrap(),
@@ -141,6 +143,7 @@ pub fn submit(
         "--api",
         api.as_str(),
     ];
+    args.extend(customer.iter().map(String::as_str));
     args.extend_from_slice(extra);
     let out = cli_ok(&args, Duration::from_secs(60));
     let line = out
@@ -159,7 +162,7 @@ pub fn submit(
 pub fn job_status(coordinator: &CoordinatorProcess, job: u64) -> serde_json::Value {
     as_json(
         &coordinator
-            .api()
+            .customer_api()
             .job_status(JobId(job))
             .expect("job status"),
     )
@@ -169,7 +172,7 @@ pub fn job_status(coordinator: &CoordinatorProcess, job: u64) -> serde_json::Val
 pub fn job_results(coordinator: &CoordinatorProcess, job: u64) -> serde_json::Value {
     as_json(
         &coordinator
-            .api()
+            .customer_api()
             .job_results(JobId(job))
             .expect("job results"),
     )

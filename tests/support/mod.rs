@@ -15,6 +15,7 @@ use idleshare_coordinator::client::ApiClient;
 
 pub mod cache;
 pub mod compute;
+pub mod money;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_idleshare");
 
@@ -133,6 +134,8 @@ pub struct CoordinatorProcess {
     pub address: String,
     pub http: SocketAddr,
     pub quic_port: u16,
+    /// Its data directory (its key signs deposits).
+    pub data: PathBuf,
 }
 
 impl CoordinatorProcess {
@@ -143,6 +146,7 @@ impl CoordinatorProcess {
 
     pub fn start_with(data: &Path, quic_port: u16, extra: &[&str]) -> Self {
         let listen = format!("127.0.0.1:{quic_port}");
+        let data_dir = data.to_owned();
         let data = data.to_str().expect("utf-8 path");
         let mut args = vec![
             "coordinator",
@@ -171,12 +175,24 @@ impl CoordinatorProcess {
             address,
             http,
             quic_port,
+            data: data_dir,
         }
     }
 
-    /// The coordinator's HTTP API, through the one typed client the shells use.
+    /// The coordinator's HTTP API, through the one typed client the shells use (unsigned:
+    /// the public routes).
     pub fn api(&self) -> ApiClient {
         ApiClient::at(self.http)
+    }
+
+    /// The HTTP API signed by the test customer (see [`money`]).
+    pub fn customer_api(&self) -> ApiClient {
+        money::signed_api(self, &self.customer_dir())
+    }
+
+    /// The default test customer's account directory (beside the coordinator's data).
+    pub fn customer_dir(&self) -> PathBuf {
+        self.data.with_extension("customer")
     }
 
     /// The registry as `GET /v1/nodes` returns it (read through the typed client, then

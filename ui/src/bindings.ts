@@ -303,6 +303,10 @@ export type Receipt = {
 	seq: number,
 	/**  The work it pays for (`unit-42`). */
 	work: string,
+	/**  What kind of work: `compute`, `serving` or `storage`. */
+	source: string,
+	/**  Which customer's escrow paid it. */
+	paidFrom: string,
 	/**  Micro-tokens. */
 	amount: number,
 	/**  When it was issued (Unix ms). */

@@ -4,8 +4,10 @@
 //! The nodes are tasks in this process that call the engine directly (no QUIC): each asks
 //! for work, answers every assignment honestly as soon as it arrives, waits for the
 //! acknowledgement (the commit), and asks again. Replication 2 with adaptive replication
-//! off, so every unit costs two results and two receipts. The baseline is the same rows
-//! written straight to a fresh store in large transactions: what SQLite alone allows here.
+//! off, so every unit costs two results and two receipts. It runs twice: with escrow on
+//! (a funded customer; every result pays from the job's escrow) and off (price 0: no money
+//! moves), and reports the ratio. The baseline is the same rows written straight to a fresh
+//! store in large transactions: what SQLite alone allows here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
+use idleshare_coordinator::jobs::accounts::Movement;
 use idleshare_coordinator::jobs::ops::{Op, Outbound, Settlement};
 use idleshare_coordinator::jobs::{Engine, WorkConfig};
 use idleshare_protocol::api::{Reputation, UnitState};
@@ -64,37 +67,31 @@ pub async fn run(args: CoordinatorBenchArgs) -> anyhow::Result<()> {
         scratch.path().display()
     );
     println!("(nodes are in-process tasks calling the engine: no QUIC, no sandbox)");
-    let config = WorkConfig {
-        adaptive_streak: u64::MAX,
-        ..WorkConfig::default()
-    };
-    let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-    let engine = Arc::new(
-        Engine::open_seeded(&scratch.path().join("work.db"), key, config, 1)
-            .context("cannot open the work store")?,
-    );
-    let (ticket, submit_took) = submit(&engine, args.units).await?;
     println!(
-        "(a) job of {} units accepted and committed in {:.2} s (ticket {ticket})",
-        args.units,
-        submit_took.as_secs_f64()
+        "(escrow on: the job escrows its cost from a funded account, each result pays from it with a movement row; off: price 0, so no money moves and no movement row is written)"
     );
-    let run = simulate(&engine, &args).await?;
-    let seconds = run.took.as_secs_f64().max(1e-9);
-    let units_per_s = args.units as f64 / seconds;
-    let receipts_per_s = run.receipts.len() as f64 / seconds;
-    let commits = engine.counters().commits.load(Ordering::Relaxed);
-    println!(
-        "(b) settled and credited {} units in {seconds:.2} s: {units_per_s:.0} units/s, {receipts_per_s:.0} receipts/s, {commits} transactions",
-        args.units
-    );
-    let audit = audit(&engine, &run.receipts, args.units)?;
-    println!("(c) audit: {audit}");
-    let (baseline_units_per_s, rows) = baseline(&scratch, &run.receipts, args.units)?;
+    let off = measure(&scratch, &args, false).await?;
+    let on = measure(&scratch, &args, true).await?;
+    for (label, run) in [("escrow off", &off), ("escrow on", &on)] {
+        println!(
+            "(b) {label}: settled and credited {} units in {:.2} s: {:.0} units/s, {:.0} receipts/s, {} transactions",
+            args.units,
+            run.seconds,
+            run.units_per_s,
+            run.receipts.len() as f64 / run.seconds,
+            run.commits
+        );
+    }
+    let ratio = on.units_per_s / off.units_per_s.max(1e-9);
+    println!("(b) escrow on / off: {ratio:.2} (goal >= 0.8, and >= 5000 units/s on)");
+    let checked = audit(&on.engine, &on.receipts, args.units)?;
+    println!("(c) audit: {checked}");
+    let (baseline_units_per_s, rows) = baseline(&scratch, &on.receipts, args.units)?;
     println!(
         "(d) baseline, the same {rows} rows straight into a fresh store ({BASELINE_BATCH} units per transaction): {baseline_units_per_s:.0} units/s"
     );
-    engine.shutdown();
+    on.engine.shutdown();
+    off.engine.shutdown();
     print_json_line(&serde_json::json!({
         "bench": "coordinator",
         "nodes": args.nodes,
@@ -102,15 +99,70 @@ pub async fn run(args: CoordinatorBenchArgs) -> anyhow::Result<()> {
         "units": args.units,
         "replication": 2,
         "transport": "in-process (no QUIC)",
-        "seconds": (seconds * 1000.0).round() / 1000.0,
-        "units_per_s": units_per_s.round(),
-        "receipts_per_s": receipts_per_s.round(),
-        "transactions": commits,
+        "seconds": (on.seconds * 1000.0).round() / 1000.0,
+        "units_per_s": on.units_per_s.round(),
+        "units_per_s_escrow_off": off.units_per_s.round(),
+        "ratio_escrow_on_off": (ratio * 100.0).round() / 100.0,
+        "receipts_per_s": (on.receipts.len() as f64 / on.seconds).round(),
+        "transactions": on.commits,
         "baseline_units_per_s": baseline_units_per_s.round(),
-        "ratio_to_baseline": ((units_per_s / baseline_units_per_s.max(1e-9)) * 100.0).round() / 100.0,
+        "ratio_to_baseline": ((on.units_per_s / baseline_units_per_s.max(1e-9)) * 100.0).round() / 100.0,
         "audit_ok": true,
     }));
     Ok(())
+}
+
+/// One measured run.
+struct Measured {
+    engine: Arc<Engine>,
+    receipts: Vec<SignedReceipt>,
+    seconds: f64,
+    units_per_s: f64,
+    commits: u64,
+}
+
+/// The customer account that pays in the escrow-on run.
+fn customer() -> NodeId {
+    NodeId::from(SigningKey::from_bytes(&[9; 32]).verifying_key())
+}
+
+/// Submits and settles the whole job on a fresh engine, with money moving (`escrow`) or
+/// at price 0.
+async fn measure(scratch: &ScratchDir, args: &Args, escrow: bool) -> anyhow::Result<Measured> {
+    let mut config = WorkConfig {
+        adaptive_streak: u64::MAX,
+        ..WorkConfig::default()
+    };
+    if !escrow {
+        config.credit_rate.micro_tokens_per_megafuel = 0;
+        config.fee_bps = 0;
+    }
+    let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    let file = if escrow {
+        "work-escrow.db"
+    } else {
+        "work-free.db"
+    };
+    let engine = Arc::new(
+        Engine::open_seeded(&scratch.path().join(file), key, config, 1)
+            .context("cannot open the work store")?,
+    );
+    let (ticket, submit_took) = submit(&engine, args.units).await?;
+    println!(
+        "(a) escrow {}: job of {} units accepted and committed in {:.2} s (ticket {ticket})",
+        if escrow { "on" } else { "off" },
+        args.units,
+        submit_took.as_secs_f64()
+    );
+    let run = simulate(&engine, args).await?;
+    let seconds = run.took.as_secs_f64().max(1e-9);
+    Ok(Measured {
+        commits: engine.counters().commits.load(Ordering::Relaxed),
+        engine,
+        receipts: run.receipts,
+        seconds,
+        units_per_s: args.units as f64 / seconds,
+    })
 }
 
 fn spec(units: usize) -> JobSpec {
@@ -127,8 +179,17 @@ fn spec(units: usize) -> JobSpec {
 
 async fn submit(engine: &Engine, units: usize) -> anyhow::Result<(u64, Duration)> {
     let started = Instant::now();
-    let (submitted, ticket) =
-        engine.apply(|book, _, ch| book.submit(spec(units), vec![8; units], 1, ch));
+    let (submitted, ticket) = engine.apply(|book, _, ch| {
+        let need = book.job_escrow(&spec(units)).unwrap_or(u64::MAX);
+        if need > 0 {
+            let deposit = Movement::Deposit {
+                account: customer(),
+                amount: need,
+            };
+            book.money(deposit, "bench".into(), 1, ch)?;
+        }
+        Ok::<_, anyhow::Error>(book.submit(customer(), spec(units), vec![8; units], 1, ch)?)
+    });
     submitted?;
     engine.wait_committed(ticket, RUN_TIMEOUT).await?;
     Ok((ticket, started.elapsed()))
@@ -251,11 +312,26 @@ async fn simulated_node(
     Ok(receipts)
 }
 
-/// Ledger total = sum of receipts (memory and disk), every chain verifies, and every unit
-/// was credited exactly twice, to two different nodes.
+/// Ledger total = sum of receipts (memory and disk), every chain verifies, every unit was
+/// credited exactly twice, to two different nodes, and the money audit balances: the
+/// customer's deposit is exactly what the nodes got, the fees and the refund.
 fn audit(engine: &Engine, receipts: &[SignedReceipt], units: usize) -> anyhow::Result<String> {
     let summary = engine.read(|book| book.ledger().summary());
-    let (disk_total, disk_count) = engine.store().receipt_totals()?;
+    let stored = engine.store().stored_totals()?;
+    let (disk_total, disk_count) = (stored.receipts_total, stored.receipts);
+    let money = idleshare_coordinator::jobs::audit::audit(engine)?;
+    anyhow::ensure!(
+        money.balanced,
+        "the money audit fails: {:?}",
+        money.problems
+    );
+    let customer = engine.read(|book| book.accounts().view(&customer()));
+    anyhow::ensure!(
+        customer.escrowed.0 == 0
+            && customer.spent.0 + customer.balance.0 == customer.deposited.0
+            && customer.spent.0 == money.paid_to_nodes.0 + money.fees.0,
+        "the customer's account does not add up: {customer:?}"
+    );
     let received: u64 = receipts.iter().map(|r| r.receipt.amount.0).sum();
     anyhow::ensure!(
         summary.total.0 == disk_total && disk_total == received,
@@ -294,10 +370,14 @@ fn audit(engine: &Engine, receipts: &[SignedReceipt], units: usize) -> anyhow::R
     let done = done.map_or(0, |s| s.units.done);
     anyhow::ensure!(done == units as u64, "{done} of {units} units done");
     Ok(format!(
-        "ok: ledger total {} tokens = sum of {} receipts (in memory, on disk, as delivered); {} chains verify; every unit credited once to each of its 2 nodes",
+        "ok: ledger total {} tokens = sum of {} receipts (in memory, on disk, as delivered); {} chains verify; every unit credited once to each of its 2 nodes; money audit balanced (deposit {} = paid {} + fees {} + refunded {})",
         summary.total,
         receipts.len(),
-        per_node.len()
+        per_node.len(),
+        money.deposits,
+        money.paid_to_nodes,
+        money.fees,
+        customer.balance
     ))
 }
 
@@ -321,6 +401,7 @@ fn baseline(
     }
     store.write(&[Op::Job {
         id: idleshare_protocol::JobId(1),
+        owner: customer(),
         spec: spec(units),
         submitted_at_ms: 1,
         first_unit: UnitId(1),

@@ -30,7 +30,7 @@ pub struct FetchPlan {
     pub content: ContentId,
     /// Its size, as the coordinator published it.
     pub size: u64,
-    /// Nodes holding it, best first.
+    /// Nodes holding it, best first, each with the order limit that pays it.
     pub providers: Vec<Provider>,
     /// The coordinator (relay and origin).
     pub coordinator: CoordinatorAddress,
@@ -232,7 +232,8 @@ async fn routes(
             };
             match direct.await {
                 Ok(connection) => {
-                    routes.push(Route::node(connection, provider.node));
+                    let route = Route::node(connection, provider.node);
+                    routes.push(route.with_order(provider.order.clone()));
                     continue;
                 }
                 Err(e) => progress.note(&format!(
@@ -242,7 +243,8 @@ async fn routes(
             }
         }
         if let Some(coordinator) = coordinator {
-            routes.push(Route::relay(coordinator.clone(), provider.node));
+            let route = Route::relay(coordinator.clone(), provider.node);
+            routes.push(route.with_order(provider.order.clone()));
         }
     }
     routes

@@ -91,7 +91,8 @@ pub struct BadData {
 pub struct Payer {
     /// The client key.
     pub key: SigningKey,
-    /// This download's session number.
+    /// The session receipts name for a route without an order limit (such receipts are
+    /// not paid: the coordinator pays only under an order's serial).
     pub session: u64,
 }
 
@@ -288,7 +289,8 @@ impl Downloader {
     /// Sends a cumulative receipt for `total` bytes over `route`, in the background.
     fn sign(&mut self, route: Route, total: u64) {
         let Some(payer) = &self.payer else { return };
-        let (key, content, session) = (payer.key.clone(), self.content, payer.session);
+        let session = route.serial().unwrap_or(payer.session);
+        let (key, content) = (payer.key.clone(), self.content);
         // Receipts are cumulative: a lost or late one is covered by the next.
         self.receipts.spawn(async move {
             let now = unix_ms();

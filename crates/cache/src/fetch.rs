@@ -13,6 +13,7 @@ use ed25519_dalek::SigningKey;
 use idleshare_protocol::cache::{
     CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, RangeRequest, ServiceReceipt,
 };
+use idleshare_protocol::order::SignedOrderLimit;
 use idleshare_protocol::tree::{ByteRange, RangeDecoder, TreeError, TreeShape};
 use idleshare_protocol::{ContentId, NodeId};
 use idleshare_transport::{FramedError, recv_frame, send_frame};
@@ -32,6 +33,8 @@ pub struct Route {
     pub via: Option<NodeId>,
     /// The node serving (who is paid and who is blamed); `None` for the origin copy.
     pub node: Option<NodeId>,
+    /// The order limit presented with each request (a node serves nobody without one).
+    pub order: Option<SignedOrderLimit>,
 }
 
 impl Route {
@@ -41,6 +44,7 @@ impl Route {
             connection,
             via: None,
             node: Some(node),
+            order: None,
         }
     }
 
@@ -50,6 +54,7 @@ impl Route {
             connection: coordinator,
             via: Some(node),
             node: Some(node),
+            order: None,
         }
     }
 
@@ -59,10 +64,23 @@ impl Route {
             connection: coordinator,
             via: None,
             node: None,
+            order: None,
         }
     }
 
-    fn request(&self, request: RangeRequest) -> CacheRequest {
+    /// The same route, presenting `order` with every request.
+    pub fn with_order(mut self, order: Option<SignedOrderLimit>) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// The session service receipts for this route name: its order's serial.
+    pub fn serial(&self) -> Option<u64> {
+        self.order.as_ref().map(|o| o.limit.serial)
+    }
+
+    fn request(&self, mut request: RangeRequest) -> CacheRequest {
+        request.order = self.order.clone();
         match self.via {
             Some(node) => CacheRequest::Via { node, request },
             None => CacheRequest::Range(request),
@@ -213,7 +231,11 @@ pub async fn fetch_range(
     let (mut send, mut recv) = within(stall, &who, route.connection.open_bi())
         .await?
         .map_err(|e| transport(e.to_string()))?;
-    let request = route.request(RangeRequest { content, range });
+    let request = route.request(RangeRequest {
+        content,
+        range,
+        order: None,
+    });
     send_frame(&mut send, &request)
         .await
         .map_err(|e| transport(e.to_string()))?;

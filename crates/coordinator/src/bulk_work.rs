@@ -96,6 +96,8 @@ pub(crate) async fn serve_result(
         }
         UnitOutcome::Output { id, .. } => Some(Op::Blob {
             id: *id,
+            // The node that computed it; the job's owner reads it as the job's output.
+            owner: node,
             bytes: Arc::from(bytes),
         }),
         UnitOutcome::Failed { .. } => None,

@@ -2,14 +2,22 @@
 //! the local network's demo feeder and tests: one typed method per route, with paths from
 //! `idleshare_protocol::api::routes` and bodies from `idleshare_protocol::api`, so no
 //! caller builds a URL path or reads untyped JSON.
+//!
+//! A client made [`ApiClient::with_key`] signs every request with that key
+//! (`idleshare_protocol::auth`): the customer's account key, or the operator's coordinator
+//! key for deposits. Without a key only the public routes answer.
 
 use std::time::Duration;
 
+use ed25519_dalek::SigningKey;
+use idleshare_base::clock::unix_ms;
 use idleshare_protocol::api::{
-    ApiError, BadDataReport, BlobStored, ContentPublished, ContentStatus, CoordinatorInfo,
-    JobResults, JobStatus, JobSubmitted, LedgerSummary, NodeView, PublishQuery, routes,
+    AccountView, ApiError, AuditReport, BadDataReport, BlobStored, ContentOrders, ContentPublished,
+    ContentStatus, CoordinatorInfo, DepositRequest, Deposited, JobResults, JobStatus, JobSubmitted,
+    LedgerSummary, NodeView, OrdersRequest, PublishQuery, routes,
 };
-use idleshare_protocol::{ContentId, JobId, JobSpec};
+use idleshare_protocol::auth::{AccountId, RequestToSign};
+use idleshare_protocol::{ContentId, JobId, JobSpec, MicroTokens};
 use serde::de::DeserializeOwned;
 
 /// Largest blob read back (the coordinator's limit is 16 MiB).
@@ -55,6 +63,7 @@ pub enum ClientError {
 pub struct ApiClient {
     base: String,
     agent: ureq::Agent,
+    key: Option<SigningKey>,
 }
 
 impl ApiClient {
@@ -69,7 +78,60 @@ impl ApiClient {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             agent,
+            key: None,
         }
+    }
+
+    /// The same client, signing every request with `key` (an account's, or the
+    /// operator's for deposits).
+    pub fn with_key(mut self, key: SigningKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The key this client signs with, if any.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.key.as_ref()
+    }
+
+    /// The account this client signs as, if any.
+    pub fn account(&self) -> Option<AccountId> {
+        self.key
+            .as_ref()
+            .map(|k| AccountId::from(k.verifying_key()))
+    }
+
+    /// The signature headers for a request, when this client has a key.
+    fn sign(&self, method: &str, path: &str, body: ContentId) -> Vec<(&'static str, String)> {
+        let Some(key) = &self.key else {
+            return Vec::new();
+        };
+        let signed = RequestToSign {
+            method,
+            path_and_query: path,
+            time_ms: unix_ms(),
+            nonce: rand::random(),
+            body,
+        }
+        .sign(key);
+        signed
+            .pairs()
+            .into_iter()
+            .map(|(name, value)| (name, value.to_owned()))
+            .collect()
+    }
+
+    fn request<B>(
+        &self,
+        mut request: ureq::RequestBuilder<B>,
+        method: &str,
+        path: &str,
+        body: ContentId,
+    ) -> ureq::RequestBuilder<B> {
+        for (name, value) in self.sign(method, path, body) {
+            request = request.header(name, &value);
+        }
+        request
     }
 
     /// A client for the API a coordinator serves at `http` (plain HTTP, e.g. on loopback).
@@ -106,9 +168,9 @@ impl ApiClient {
 
     /// Uploads `bytes`; returns their content id (checked against our own hash).
     pub fn put_blob(&self, bytes: &[u8]) -> Result<ContentId, ClientError> {
+        let put = self.agent.put(&self.url(routes::BLOBS));
         let response = self
-            .agent
-            .put(&self.url(routes::BLOBS))
+            .request(put, "PUT", routes::BLOBS, ContentId::of(bytes))
             .header("content-type", "application/octet-stream")
             .send(bytes)
             .map_err(|e| self.unreachable(e))?;
@@ -132,14 +194,42 @@ impl ApiClient {
         Ok(bytes)
     }
 
-    /// Submits a job.
+    /// Submits a job (paid from this client's account).
     pub fn submit(&self, spec: &JobSpec) -> Result<JobSubmitted, ClientError> {
-        let response = self
-            .agent
-            .post(&self.url(routes::JOBS))
-            .send_json(spec)
-            .map_err(|e| self.unreachable(e))?;
-        read_json(response)
+        self.post_json(routes::JOBS, spec)
+    }
+
+    /// This client's own account: balance, deposits, escrow and spending.
+    pub fn account_view(&self) -> Result<AccountView, ClientError> {
+        self.get_json(routes::ACCOUNT)
+    }
+
+    /// Records a deposit to `account` (this client must hold the coordinator's key).
+    pub fn deposit(
+        &self,
+        account: &AccountId,
+        amount: MicroTokens,
+        note: &str,
+    ) -> Result<Deposited, ClientError> {
+        let body = DepositRequest {
+            amount,
+            note: note.to_owned(),
+        };
+        self.post_json(&routes::deposits(account), &body)
+    }
+
+    /// The public money audit.
+    pub fn audit(&self) -> Result<AuditReport, ClientError> {
+        self.get_json(routes::LEDGER_AUDIT)
+    }
+
+    /// Order limits for fetching `id` from its providers, escrowed from this account.
+    pub fn content_orders(
+        &self,
+        id: &ContentId,
+        request: &OrdersRequest,
+    ) -> Result<ContentOrders, ClientError> {
+        self.post_json(&routes::content_orders(id), request)
     }
 
     /// A job's progress.
@@ -157,22 +247,19 @@ impl ApiClient {
         self.get_json(routes::LEDGER)
     }
 
-    /// Uploads `body` (`len` bytes) as content named `name`; no overall time limit, since a
-    /// large file on a slow link takes as long as it takes.
+    /// Uploads `body` (`len` bytes whose BLAKE3 is `id`) as content, as `query` says; no
+    /// overall time limit, since a large file on a slow link takes as long as it takes.
     pub fn publish(
         &self,
         body: &mut dyn std::io::Read,
         len: u64,
-        name: &str,
-        replicas: Option<u8>,
+        id: ContentId,
+        query: &PublishQuery,
     ) -> Result<ContentPublished, ClientError> {
-        let query = PublishQuery {
-            name: Some(name.to_owned()),
-            replicas,
-        };
+        let path = routes::publish(query);
+        let put = self.agent.put(&self.url(&path));
         let response = self
-            .agent
-            .put(&self.url(&routes::publish(&query)))
+            .request(put, "PUT", &path, id)
             .config()
             .timeout_global(None)
             .build()
@@ -199,10 +286,13 @@ impl ApiClient {
         content: &ContentId,
         report: &BadDataReport,
     ) -> Result<(), ClientError> {
+        let path = routes::content_reports(content);
+        let body = serde_json::to_vec(report).map_err(|e| ClientError::BadAnswer(e.to_string()))?;
+        let post = self.agent.post(&self.url(&path));
         let response = self
-            .agent
-            .post(&self.url(&routes::content_reports(content)))
-            .send_json(report)
+            .request(post, "POST", &path, ContentId::of(&body))
+            .header("content-type", "application/json")
+            .send(&body[..])
             .map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
             return Err(refusal(response));
@@ -212,18 +302,34 @@ impl ApiClient {
 
     /// A JSON resource under the API (private: shells call the typed methods).
     fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let get = self.agent.get(&self.url(path));
         let response = self
-            .agent
-            .get(&self.url(path))
+            .request(get, "GET", path, ContentId::of(b""))
             .call()
             .map_err(|e| self.unreachable(e))?;
         read_json(response)
     }
 
+    /// Posts `body` as JSON, signed over its exact bytes.
+    fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::BadAnswer(e.to_string()))?;
+        let post = self.agent.post(&self.url(path));
+        let response = self
+            .request(post, "POST", path, ContentId::of(&bytes))
+            .header("content-type", "application/json")
+            .send(&bytes[..])
+            .map_err(|e| self.unreachable(e))?;
+        read_json(response)
+    }
+
     fn get_bytes(&self, path: &str, limit: u64) -> Result<Vec<u8>, ClientError> {
+        let get = self.agent.get(&self.url(path));
         let mut response = self
-            .agent
-            .get(&self.url(path))
+            .request(get, "GET", path, ContentId::of(b""))
             .call()
             .map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {

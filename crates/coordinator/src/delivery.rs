@@ -61,15 +61,21 @@ fn with_inputs(shared: &Shared, out: Vec<Outbound>) -> Vec<(NodeId, CoordinatorM
         .collect()
 }
 
-/// Lapses expired leases (their units go to other nodes) once a second.
+/// Lapses expired leases (their units go to other nodes) and closes order limits whose
+/// claim time is over (their unused escrow goes back), once a second.
 pub(crate) async fn expire_leases(shared: Arc<Shared>) {
     let mut ticker = tokio::time::interval(EXPIRY_TICK);
     loop {
         ticker.tick().await;
         let now = unix_ms();
-        let (expired, _) = shared.work.apply(|book, rng, ch| book.expire(now, rng, ch));
+        let ((expired, closed), _) = shared
+            .work
+            .apply(|book, rng, ch| (book.expire(now, rng, ch), book.close_orders(now, ch)));
         if expired > 0 {
             tracing::info!("{expired} lease(s) expired; their units are offered again");
+        }
+        if closed > 0 {
+            tracing::info!("{closed} order limit(s) closed; unused escrow returned");
         }
     }
 }

@@ -21,6 +21,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
         .route(routes::COORDINATOR, get(coordinator))
         .route(routes::METRICS, get(metrics))
         .merge(crate::jobs::http::routes())
+        .merge(crate::jobs::money_http::routes())
         .merge(crate::content::http::routes())
         .with_state(shared);
     let stopped = async move {
@@ -63,6 +64,9 @@ async fn coordinator(State(shared): State<Arc<Shared>>) -> Json<CoordinatorInfo>
         heartbeat_interval_ms: u64::try_from(heartbeat_ms).unwrap_or(u64::MAX),
         credit_rate: shared.config.work.credit_rate,
         serving_rate: shared.config.work.serving_rate,
+        fee_bps: shared.config.work.fee_bps,
+        storage_rate: shared.config.work.storage_rate,
+        storage_period_ms: shared.config.work.storage_period_ms,
         max_publish_bytes: shared.content.config.max_publish_bytes,
         replicas: shared.content.config.replicas,
     })

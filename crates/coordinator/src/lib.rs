@@ -14,6 +14,7 @@
 //! - [`metrics`]: counters in the Prometheus text format.
 #![deny(missing_docs)]
 
+pub mod auth;
 mod bulk;
 mod bulk_work;
 pub mod client;

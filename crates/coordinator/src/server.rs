@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     /// Published content, pins, spot checks.
     pub content: ContentService,
     outboxes: Mutex<HashMap<NodeId, mpsc::Sender<CoordinatorMessage>>>,
+    /// Nonces of signed HTTP requests already accepted.
+    pub replays: crate::auth::ReplayGuard,
 }
 
 impl Shared {
@@ -233,6 +235,7 @@ impl Coordinator {
             work,
             content,
             outboxes: Mutex::new(HashMap::new()),
+            replays: crate::auth::ReplayGuard::default(),
         });
         let mut background = vec![
             tokio::spawn(flush_periodically(shared.clone())),
@@ -240,6 +243,7 @@ impl Coordinator {
             tokio::spawn(crate::delivery::expire_leases(shared.clone())),
             tokio::spawn(crate::content::plan_loop(shared.clone())),
             tokio::spawn(crate::content::spot_check_loop(shared.clone())),
+            tokio::spawn(crate::content::paid::storage_loop(shared.clone())),
         ];
         let mut http_addr = None;
         if let Some(listener) = http_listener {
@@ -284,6 +288,27 @@ impl Coordinator {
     /// A snapshot of the registry.
     pub fn nodes(&self) -> Vec<NodeRecord> {
         self.shared.records()
+    }
+
+    /// Records an operator's deposit to `account` (in process: the local network funds its
+    /// demo customer this way); returned once it is on disk.
+    pub async fn deposit(
+        &self,
+        account: idleshare_protocol::auth::AccountId,
+        amount: idleshare_protocol::MicroTokens,
+        note: &str,
+    ) -> Result<idleshare_protocol::api::Deposited, String> {
+        crate::jobs::money_http::record_deposit(&self.shared, account, amount, note.to_owned())
+            .await
+            .map_err(|failure| failure.message().to_owned())
+    }
+
+    /// An account's balance, deposits and spending.
+    pub fn account(
+        &self,
+        account: &idleshare_protocol::auth::AccountId,
+    ) -> idleshare_protocol::api::AccountView {
+        self.shared.work.read(|book| book.accounts().view(account))
     }
 
     /// A node's track record of validated results (zeros for a node never judged), as

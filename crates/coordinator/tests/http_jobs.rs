@@ -1,16 +1,21 @@
 //! The HTTP API against a running coordinator on loopback: blobs, a job, its status and
-//! results, the ledger, and clear errors over raw HTTP; then every route through the typed
-//! client.
+//! results, the ledger, and clear errors over raw HTTP, signed by a funded customer; who
+//! may ask (no signature, another account, a replay, a skewed clock, no money); then every
+//! route through the typed client.
 
 use std::net::SocketAddr;
 
+use ed25519_dalek::SigningKey;
+use idleshare_base::clock::unix_ms;
 use idleshare_coordinator::client::{ApiClient, ClientError};
 use idleshare_coordinator::{Coordinator, CoordinatorConfig};
 use idleshare_protocol::api::{
     ApiError, BadDataReport, BlobStored, CoordinatorInfo, JobResults, JobStatus, JobSubmitted,
     LedgerSummary,
 };
-use idleshare_protocol::{ContentId, JobId, JobLimits, JobSpec, NodeId};
+use idleshare_protocol::auth::{MAX_SKEW_MS, RequestToSign};
+use idleshare_protocol::{ContentId, JobId, JobLimits, JobSpec, MicroTokens, NodeId};
+use idleshare_transport::load_or_create_key_file;
 
 /// Method, path, body, expected status, words the error must contain.
 type ErrorCase = (&'static str, String, Option<Vec<u8>>, u16, &'static str);
@@ -27,15 +32,54 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn call(method: &str, url: &str, body: Option<Vec<u8>>) -> (u16, String) {
+/// The customer the raw requests are signed by.
+fn customer() -> SigningKey {
+    SigningKey::from_bytes(&[42; 32])
+}
+
+/// Signature headers for a request by `key` at `time_ms`.
+fn signed(
+    key: &SigningKey,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    time_ms: u64,
+) -> Vec<(&'static str, String)> {
+    RequestToSign {
+        method,
+        path_and_query: path,
+        time_ms,
+        nonce: rand::random(),
+        body: ContentId::of(body),
+    }
+    .sign(key)
+    .pairs()
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
+fn call(
+    method: &str,
+    url: &str,
+    body: Option<Vec<u8>>,
+    headers: Vec<(&'static str, String)>,
+) -> (u16, String) {
     let agent = agent();
     let response = match (method, body) {
-        ("PUT", Some(body)) => agent.put(url).send(&body[..]),
-        ("POST", Some(body)) => agent
-            .post(url)
+        ("PUT", Some(body)) => headers
+            .iter()
+            .fold(agent.put(url), |r, (k, v)| r.header(*k, v))
+            .send(&body[..]),
+        ("POST", Some(body)) => headers
+            .iter()
+            .fold(agent.post(url), |r, (k, v)| r.header(*k, v))
             .header("content-type", "application/json")
             .send(&body[..]),
-        _ => agent.get(url).call(),
+        _ => headers
+            .iter()
+            .fold(agent.get(url), |r, (k, v)| r.header(*k, v))
+            .call(),
     };
     let mut response = response.expect("request");
     let status = response.status().as_u16();
@@ -45,16 +89,46 @@ fn call(method: &str, url: &str, body: Option<Vec<u8>>) -> (u16, String) {
     )
 }
 
+/// A request signed by the test customer, now.
 async fn http(
     method: &'static str,
     addr: SocketAddr,
     path: &str,
     body: Option<Vec<u8>>,
 ) -> (u16, String) {
+    let headers = signed(
+        &customer(),
+        method,
+        path,
+        body.as_deref().unwrap_or(b""),
+        unix_ms(),
+    );
+    raw(method, addr, path, body, headers).await
+}
+
+/// A request with exactly these headers.
+async fn raw(
+    method: &'static str,
+    addr: SocketAddr,
+    path: &str,
+    body: Option<Vec<u8>>,
+    headers: Vec<(&'static str, String)>,
+) -> (u16, String) {
     let url = format!("http://{addr}{path}");
-    tokio::task::spawn_blocking(move || call(method, &url, body))
+    tokio::task::spawn_blocking(move || call(method, &url, body, headers))
         .await
         .unwrap()
+}
+
+/// Funds `account` through the operator's deposit route, signed with the coordinator's key.
+async fn fund(dir: &std::path::Path, http_addr: SocketAddr, account: &SigningKey, amount: u64) {
+    let (operator, _) = load_or_create_key_file(&dir.join("coordinator.key")).unwrap();
+    let client = ApiClient::at(http_addr).with_key(operator);
+    let account = NodeId::from(account.verifying_key());
+    tokio::task::spawn_blocking(move || client.deposit(&account, MicroTokens(amount), "test"))
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,6 +138,7 @@ async fn blobs_jobs_and_the_ledger_over_http_with_clear_errors() {
     config.http = Some("127.0.0.1:0".parse().unwrap());
     let coordinator = Coordinator::start(config).await.unwrap();
     let addr = coordinator.http_addr().unwrap();
+    fund(dir.path(), addr, &customer(), 1_000_000_000).await;
 
     let module = wat::parse_str(MODULE).unwrap();
     let (status, body) = http("PUT", addr, "/v1/blobs", Some(module.clone())).await;
@@ -143,7 +218,13 @@ async fn blobs_jobs_and_the_ledger_over_http_with_clear_errors() {
             422,
             "ABI",
         ),
-        ("POST", "/v1/jobs".into(), Some(b"{".to_vec()), 400, ""),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            Some(b"{".to_vec()),
+            422,
+            "bad job",
+        ),
         ("GET", "/v1/jobs/99".into(), None, 404, "job-99"),
         ("GET", "/v1/jobs/x".into(), None, 400, "not a job id"),
         (
@@ -184,6 +265,99 @@ async fn blobs_jobs_and_the_ledger_over_http_with_clear_errors() {
     coordinator.shutdown().await;
 }
 
+/// Who may ask: nothing signed gets 401 and a sentence on how to get an account; another
+/// account's job is 404; a replayed or skewed request is refused; an account without the
+/// money for a job gets 402 with what it needs and has; a stranger cannot deposit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_signed_once_on_time_by_an_account_that_can_pay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = CoordinatorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().into());
+    config.http = Some("127.0.0.1:0".parse().unwrap());
+    let coordinator = Coordinator::start(config).await.unwrap();
+    let addr = coordinator.http_addr().unwrap();
+    let module = wat::parse_str(MODULE).unwrap();
+
+    let (status, text) = raw("PUT", addr, "/v1/blobs", Some(module.clone()), vec![]).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("idleshare account"), "{text}");
+
+    // Signed but unfunded: uploads work, the job is refused with what it costs.
+    let (status, text) = http("PUT", addr, "/v1/blobs", Some(module.clone())).await;
+    assert_eq!(status, 200, "{text}");
+    let (_, text) = http("PUT", addr, "/v1/blobs", Some(b"x".to_vec())).await;
+    let input: BlobStored = serde_json::from_str(&text).unwrap();
+    let job = serde_json::to_vec(&serde_json::json!({
+        "module": ContentId::of(&module), "entry": "run", "inputs": [input.id], "replication": 2
+    }))
+    .unwrap();
+    let (status, text) = http("POST", addr, "/v1/jobs", Some(job.clone())).await;
+    assert_eq!(status, 402, "{text}");
+    // 1 unit × 2 replicas × 10 Gfuel × 1000/Mfuel = 20 tokens, plus the 5 % fee.
+    assert!(
+        text.contains("insufficient balance: need 21.000000"),
+        "{text}"
+    );
+    assert!(text.contains("have 0.000000"), "{text}");
+
+    fund(dir.path(), addr, &customer(), 21_000_000).await;
+    let (status, text) = http("POST", addr, "/v1/jobs", Some(job.clone())).await;
+    assert_eq!(status, 200, "{text}");
+    let submitted: JobSubmitted = serde_json::from_str(&text).unwrap();
+    let path = format!("/v1/jobs/{}", submitted.job.0);
+    let (status, text) = http("GET", addr, &path, None).await;
+    assert_eq!(status, 200, "{text}");
+    let view: JobStatus = serde_json::from_str(&text).unwrap();
+    assert_eq!(view.escrowed, MicroTokens(21_000_000));
+
+    let stranger = SigningKey::from_bytes(&[77; 32]);
+    let headers = signed(&stranger, "GET", &path, b"", unix_ms());
+    let (status, text) = raw("GET", addr, &path, None, headers).await;
+    assert_eq!(
+        status, 404,
+        "another account's job does not exist for it: {text}"
+    );
+    let output = format!("/v1/blobs/{}", input.id);
+    let headers = signed(&stranger, "GET", &output, b"", unix_ms());
+    assert_eq!(raw("GET", addr, &output, None, headers).await.0, 404);
+
+    let once = signed(&customer(), "GET", &path, b"", unix_ms());
+    assert_eq!(raw("GET", addr, &path, None, once.clone()).await.0, 200);
+    let (status, text) = raw("GET", addr, &path, None, once).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("replayed"), "{text}");
+
+    for skew in [
+        MAX_SKEW_MS + 60_000,
+        0u64.wrapping_sub(MAX_SKEW_MS + 60_000),
+    ] {
+        let headers = signed(&customer(), "GET", &path, b"", unix_ms().wrapping_add(skew));
+        let (status, text) = raw("GET", addr, &path, None, headers).await;
+        assert_eq!(status, 401, "{text}");
+        assert!(text.contains("clock"), "{text}");
+    }
+    // Within the window a slow clock is fine.
+    let headers = signed(&customer(), "GET", &path, b"", unix_ms() - 60_000);
+    assert_eq!(raw("GET", addr, &path, None, headers).await.0, 200);
+
+    let body = br#"{"amount":1000000}"#.to_vec();
+    let deposit = format!(
+        "/v1/accounts/{}/deposits",
+        NodeId::from(stranger.verifying_key())
+    );
+    let headers = signed(&stranger, "POST", &deposit, &body, unix_ms());
+    let (status, text) = raw("POST", addr, &deposit, Some(body), headers).await;
+    assert_eq!(status, 403, "{text}");
+    let audit = ApiClient::at(addr);
+    let audit = tokio::task::spawn_blocking(move || audit.audit())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(audit.balanced, "{:?}", audit.problems);
+    assert_eq!(audit.deposits, MicroTokens(21_000_000));
+    assert_eq!(audit.escrow, MicroTokens(21_000_000));
+    coordinator.shutdown().await;
+}
+
 /// Every route through the one typed client, as the shells use it: nothing but typed
 /// calls, answers and errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +367,9 @@ async fn the_typed_client_reaches_every_route() {
     config.http = Some("127.0.0.1:0".parse().unwrap());
     let coordinator = Coordinator::start(config).await.unwrap();
     let address = coordinator.address().clone();
-    let client = ApiClient::at(coordinator.http_addr().unwrap());
+    let http_addr = coordinator.http_addr().unwrap();
+    fund(dir.path(), http_addr, &customer(), 1_000_000_000).await;
+    let client = ApiClient::at(http_addr).with_key(customer());
     tokio::task::spawn_blocking(move || {
         let info = client.coordinator().unwrap();
         assert_eq!((info.address, info.key), (address.clone(), address.key));
@@ -220,9 +396,26 @@ async fn the_typed_client_reaches_every_route() {
 
         let site = b"a small site".to_vec();
         let name = "site v2/ä&replicas=9.bin";
+        let query = idleshare_protocol::api::PublishQuery {
+            name: Some(name.into()),
+            replicas: Some(1),
+            serving_budget: Some(1_000),
+            ..Default::default()
+        };
         let published = client
-            .publish(&mut site.as_slice(), site.len() as u64, name, Some(1))
+            .publish(
+                &mut site.as_slice(),
+                site.len() as u64,
+                ContentId::of(&site),
+                &query,
+            )
             .unwrap();
+        assert!(published.storage_escrowed.0 > 0);
+        let account = client.account_view().unwrap();
+        assert_eq!(
+            account.balance.0,
+            1_000_000_000 - account.escrowed.0 - account.spent.0
+        );
         assert_eq!(
             (published.id, published.replicas),
             (ContentId::of(&site), 1)

@@ -14,6 +14,7 @@ use idleshare_protocol::{ContentId, JobLimits, JobSpec};
 use workload_kernels::mandelbrot::Tile;
 
 use crate::demo_site;
+use ed25519_dalek::SigningKey;
 use idleshare_coordinator::client::{ApiClient, ClientError};
 
 /// The sample Mandelbrot module (built from `assets/workloads/mandelbrot`).
@@ -59,13 +60,18 @@ pub struct DemoFeeder {
 }
 
 impl DemoFeeder {
-    /// Starts feeding the coordinator whose HTTP API is at `http`.
-    pub fn start(http: SocketAddr, observer: DemoObserver) -> std::io::Result<Self> {
+    /// Starts feeding the coordinator whose HTTP API is at `http`, as the customer whose
+    /// account `key` signs for.
+    pub fn start(
+        http: SocketAddr,
+        key: SigningKey,
+        observer: DemoObserver,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("idleshare-demo-jobs".into())
-            .spawn(move || feed(&ApiClient::at(http), &flag, &observer))?;
+            .spawn(move || feed(&ApiClient::at(http).with_key(key), &flag, &observer))?;
         Ok(Self {
             stop,
             thread: Some(thread),

@@ -4,7 +4,7 @@
 //! new user sees the cache side of contributing too.
 
 use idleshare_protocol::ContentId;
-use idleshare_protocol::api::ContentPublished;
+use idleshare_protocol::api::{ContentPublished, PublishQuery};
 
 use idleshare_coordinator::client::{ApiClient, ClientError};
 
@@ -27,14 +27,26 @@ pub fn site_bytes() -> Vec<u8> {
     bytes
 }
 
-/// Publishes the site (one copy: a local network has one node).
+/// Days of storage the demo pays for at a time.
+const SITE_DAYS: u32 = 365;
+/// What the demo sets aside for visits through the gateway.
+const SITE_SERVING_BUDGET: u64 = 100_000_000;
+
+/// Publishes the site (one copy: a local network has one node), paying for its storage
+/// and for gateway visits.
 pub(crate) fn publish(api: &ApiClient) -> Result<ContentPublished, ClientError> {
     let bytes = site_bytes();
+    let query = PublishQuery {
+        name: Some(SITE_NAME.into()),
+        replicas: Some(1),
+        days: Some(SITE_DAYS),
+        serving_budget: Some(SITE_SERVING_BUDGET),
+    };
     api.publish(
         &mut bytes.as_slice(),
         bytes.len() as u64,
-        SITE_NAME,
-        Some(1),
+        ContentId::of(&bytes),
+        &query,
     )
 }
 

@@ -13,9 +13,12 @@ pub mod demo_site;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use ed25519_dalek::SigningKey;
 use idleshare_coordinator::{Coordinator, CoordinatorConfig, CoordinatorError};
 use idleshare_node::settings::Settings;
 use idleshare_node::{KeyStorePreference, NodeConfig, NodeError, NodeHandle, start_node};
+use idleshare_protocol::{MicroTokens, NodeId};
+use idleshare_transport::load_or_create_key_file;
 use tokio::sync::watch;
 
 pub use crate::demo_jobs::{DemoEvent, DemoFeeder, DemoObserver};
@@ -62,6 +65,35 @@ pub enum DevnetError {
     /// The demo feeder's thread could not be started.
     #[error("cannot start the demo jobs: {0}")]
     Demo(std::io::Error),
+    /// The demo customer's key or deposit failed.
+    #[error("cannot fund the demo customer: {0}")]
+    Customer(String),
+}
+
+/// The demo customer's key, in the coordinator's data directory (0600).
+pub const DEMO_CUSTOMER_KEY_FILE: &str = "demo-customer.key";
+/// The demo customer is topped up to this when it has less than a tenth of it.
+const DEMO_FUNDS: MicroTokens = MicroTokens(1_000_000 * 1_000_000);
+
+/// Loads (or makes) the demo customer's key and, acting as the local network's operator,
+/// deposits tokens to it when it runs low: on a local network the demo pays for its work
+/// like any customer, and every token it pays to the node came from a recorded deposit.
+async fn fund_demo_customer(
+    coordinator: &Coordinator,
+    key_file: &std::path::Path,
+) -> Result<SigningKey, DevnetError> {
+    let (key, _) =
+        load_or_create_key_file(key_file).map_err(|e| DevnetError::Customer(e.to_string()))?;
+    let account = NodeId::from(key.verifying_key());
+    let balance = coordinator.account(&account).balance;
+    if balance.0 < DEMO_FUNDS.0 / 10 {
+        let top_up = MicroTokens(DEMO_FUNDS.0 - balance.0);
+        coordinator
+            .deposit(account, top_up, "local network demo customer")
+            .await
+            .map_err(DevnetError::Customer)?;
+    }
+    Ok(key)
 }
 
 /// A running local network. Stop it with [`Devnet::stop`]; dropping it stops the parts
@@ -77,6 +109,7 @@ impl Devnet {
     /// address, then the demo feeder, whose events go to `observer`.
     pub async fn start(config: DevnetConfig, observer: DemoObserver) -> Result<Self, DevnetError> {
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let customer_key_file = config.coordinator_dir.join(DEMO_CUSTOMER_KEY_FILE);
         let mut coordinator_config = CoordinatorConfig::new(listen, config.coordinator_dir);
         coordinator_config.http = Some(config.http);
         let coordinator = Coordinator::start(coordinator_config).await?;
@@ -90,8 +123,16 @@ impl Devnet {
                 return Err(error.into());
             }
         };
+        let customer = match fund_demo_customer(&coordinator, &customer_key_file).await {
+            Ok(key) => key,
+            Err(error) => {
+                node.stop().await;
+                coordinator.shutdown().await;
+                return Err(error);
+            }
+        };
         let demo = match coordinator.http_addr() {
-            Some(http) => match DemoFeeder::start(http, observer) {
+            Some(http) => match DemoFeeder::start(http, customer, observer) {
                 Ok(demo) => Some(demo),
                 Err(error) => {
                     node.stop().await;

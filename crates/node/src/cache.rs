@@ -30,7 +30,8 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use idleshare_cache::{ContentStore, Pacer, StoreError, Usage};
-use idleshare_protocol::cache::{PinOrder, PinOutcome, SignedServiceReceipt};
+use idleshare_protocol::cache::{PinOrder, PinOutcome, RangeRequest, SignedServiceReceipt};
+use idleshare_protocol::order::OrderCheck;
 use idleshare_protocol::{ContentId, CoordinatorAddress, NodeActivity, NodeId};
 use quinn::Endpoint;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
@@ -196,6 +197,34 @@ impl CacheService {
     /// Content held complete.
     pub fn inventory(&self) -> Vec<ContentId> {
         self.store.items().into_iter().map(|item| item.id).collect()
+    }
+
+    /// Whether `request` comes with an order limit that pays this node for it: signed by
+    /// this node's coordinator, naming this node, the content and (on a direct
+    /// connection) the connection's key, not expired. Streams the coordinator opens
+    /// (relay, gateway, spot checks) have no client key of their own: the coordinator
+    /// checked the client before relaying.
+    pub(crate) fn order_permits(
+        &self,
+        request: &RangeRequest,
+        client: Option<NodeId>,
+        now_ms: u64,
+    ) -> Result<(), String> {
+        let Some(order) = &request.order else {
+            return Err(
+                "no order limit: ask the coordinator for providers with your account \
+                        (`idleshare fetch`, or POST /v1/content/ID/orders)"
+                    .to_owned(),
+            );
+        };
+        let check = OrderCheck {
+            issuer: self.coordinator.key,
+            node: self.node,
+            client: client.unwrap_or(order.limit.client),
+            content: request.content,
+            now_ms,
+        };
+        order.check(&check).map_err(|e| e.to_string())
     }
 
     /// A pin order from the coordinator: stored in the background, reported when done.

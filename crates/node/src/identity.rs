@@ -22,6 +22,44 @@ pub const KEYCHAIN_SERVICE: &str = "idleshare";
 /// File name of the fallback key inside the data directory.
 pub const KEY_FILE_NAME: &str = "node.key";
 
+/// Whose key it is: the node's, or a customer's account key (the CLI's `idleshare
+/// account`, `submit`, `publish`, `fetch`). Both live under the same rules; only the
+/// keychain entry and the fallback file's name differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRole {
+    /// The node's identity.
+    Node,
+    /// A customer account.
+    Customer,
+}
+
+impl KeyRole {
+    /// The fallback file's name in the data directory.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            KeyRole::Node => KEY_FILE_NAME,
+            KeyRole::Customer => CUSTOMER_KEY_FILE_NAME,
+        }
+    }
+
+    fn keychain_prefix(self) -> &'static str {
+        match self {
+            KeyRole::Node => "node-key",
+            KeyRole::Customer => "customer-key",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            KeyRole::Node => "node key",
+            KeyRole::Customer => "customer account key",
+        }
+    }
+}
+
+/// File name of a customer's fallback key inside its data directory.
+pub const CUSTOMER_KEY_FILE_NAME: &str = "customer.key";
+
 /// Where the user wants the key kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KeyStorePreference {
@@ -113,6 +151,16 @@ pub fn load_or_create_identity(
     data_dir: &Path,
     preference: KeyStorePreference,
 ) -> Result<NodeIdentity, IdentityError> {
+    load_or_create_key(data_dir, preference, KeyRole::Node)
+}
+
+/// Loads the key of `role` for `data_dir` (keychain first, the same fallback rules as the
+/// node's), creating it on first use. Blocks on the keychain.
+pub fn load_or_create_key(
+    data_dir: &Path,
+    preference: KeyStorePreference,
+    role: KeyRole,
+) -> Result<NodeIdentity, IdentityError> {
     std::fs::create_dir_all(data_dir).map_err(|source| IdentityError::DataDir {
         path: data_dir.to_owned(),
         source,
@@ -123,16 +171,19 @@ pub fn load_or_create_identity(
             path: data_dir.to_owned(),
             source,
         })?;
-    let file = data_dir.join(KEY_FILE_NAME);
+    let file = data_dir.join(role.file_name());
     if preference == KeyStorePreference::File {
         return from_file(&file, "file storage chosen by configuration".into());
     }
-    let account = keychain_account(&data_dir);
-    match keychain_entry(&account).and_then(|entry| load_from_keychain(&entry, &account, &file)) {
+    let account = role_keychain_account(role, &data_dir);
+    let loaded = keychain_entry(&account)
+        .and_then(|entry| load_from_keychain(&entry, &account, &file, role));
+    match loaded {
         Ok(identity) => Ok(identity),
         Err(KeychainOutcome::Unavailable(reason)) if preference == KeyStorePreference::Auto => {
             tracing::warn!(
-                "no usable OS keychain ({reason}); keeping the node key in {} (mode 0600)",
+                "no usable OS keychain ({reason}); keeping the {} in {} (mode 0600)",
+                role.label(),
                 file.display()
             );
             from_file(&file, format!("no usable OS keychain: {reason}"))
@@ -146,7 +197,11 @@ pub fn load_or_create_identity(
 
 /// The keychain account name for a data directory.
 pub fn keychain_account(data_dir: &Path) -> String {
-    format!("node-key:{}", data_dir.display())
+    role_keychain_account(KeyRole::Node, data_dir)
+}
+
+fn role_keychain_account(role: KeyRole, data_dir: &Path) -> String {
+    format!("{}:{}", role.keychain_prefix(), data_dir.display())
 }
 
 enum KeychainOutcome {
@@ -170,6 +225,7 @@ fn load_from_keychain(
     entry: &keyring::Entry,
     account: &str,
     file: &Path,
+    role: KeyRole,
 ) -> Result<NodeIdentity, KeychainOutcome> {
     match entry.get_password() {
         Ok(text) => {
@@ -180,7 +236,7 @@ fn load_from_keychain(
             })?;
             Ok(keychain_identity(key, false))
         }
-        Err(keyring::Error::NoEntry) => store_new_in_keychain(entry, file),
+        Err(keyring::Error::NoEntry) => store_new_in_keychain(entry, file, role),
         Err(other) => Err(classify(other)),
     }
 }
@@ -189,6 +245,7 @@ fn load_from_keychain(
 fn store_new_in_keychain(
     entry: &keyring::Entry,
     file: &Path,
+    role: KeyRole,
 ) -> Result<NodeIdentity, KeychainOutcome> {
     let from_file = read_key_file(file).map_err(|e| KeychainOutcome::Failed(e.into()))?;
     let created = from_file.is_none();
@@ -206,7 +263,8 @@ fn store_new_in_keychain(
     }
     if !created {
         tracing::info!(
-            "moved the node key from {} into the OS keychain",
+            "moved the {} from {} into the OS keychain",
+            role.label(),
             file.display()
         );
         if let Err(e) = std::fs::remove_file(file) {
@@ -243,15 +301,20 @@ fn from_file(path: &Path, reason: String) -> Result<NodeIdentity, IdentityError>
     })
 }
 
-/// Removes this data directory's key from the keychain (tests and `node forget`).
+/// Removes this data directory's node key from the keychain (tests and `node forget`).
 pub fn delete_keychain_key(data_dir: &Path) -> Result<(), IdentityError> {
+    delete_role_key(data_dir, KeyRole::Node)
+}
+
+/// Removes this data directory's key of `role` from the keychain.
+pub fn delete_role_key(data_dir: &Path, role: KeyRole) -> Result<(), IdentityError> {
     let data_dir = data_dir
         .canonicalize()
         .map_err(|source| IdentityError::DataDir {
             path: data_dir.to_owned(),
             source,
         })?;
-    let entry = keyring::Entry::new(KEYCHAIN_SERVICE, &keychain_account(&data_dir))
+    let entry = keyring::Entry::new(KEYCHAIN_SERVICE, &role_keychain_account(role, &data_dir))
         .map_err(|e| IdentityError::Keychain(e.to_string()))?;
     match entry.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -273,6 +336,19 @@ mod tests {
         assert!(!second.created);
         assert_eq!(first.id(), second.id());
         assert!(second.storage.to_string().contains("0600"));
+    }
+
+    #[test]
+    fn a_customer_key_lives_beside_the_node_key_and_differs_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = load_or_create_identity(dir.path(), KeyStorePreference::File).unwrap();
+        let customer =
+            load_or_create_key(dir.path(), KeyStorePreference::File, KeyRole::Customer).unwrap();
+        assert_ne!(node.id(), customer.id());
+        assert!(dir.path().join(CUSTOMER_KEY_FILE_NAME).exists());
+        let again =
+            load_or_create_key(dir.path(), KeyStorePreference::File, KeyRole::Customer).unwrap();
+        assert_eq!((again.id(), again.created), (customer.id(), false));
     }
 
     #[test]

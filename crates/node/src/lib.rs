@@ -38,7 +38,10 @@ use crate::backoff::Backoff;
 use crate::cache::{CacheConfig, CacheService};
 use crate::contributor::{Contributor, ContributorParts};
 use crate::executor::{ExecutorConfig, WorkExecutor};
-pub use crate::identity::{KeyStorage, KeyStorePreference, NodeIdentity, load_or_create_identity};
+pub use crate::identity::{
+    KeyRole, KeyStorage, KeyStorePreference, NodeIdentity, load_or_create_identity,
+    load_or_create_key,
+};
 use crate::monitor::ResourceMonitor;
 use crate::monitor::desktop::{detect_fullscreen_source, detect_input_idle_source};
 use crate::session::{SessionContext, SessionSignals, WorkParts, run_session};
@@ -73,6 +76,10 @@ pub struct NodeConfig {
     /// coordinator's validation.
     #[cfg(feature = "test-hooks")]
     pub corrupt_outputs: bool,
+    /// Test only (the `test-hooks` feature): claim far more fuel than used, to exercise
+    /// what the coordinator pays.
+    #[cfg(feature = "test-hooks")]
+    pub inflate_fuel: bool,
     /// The edge cache (`None`: this node caches nothing).
     pub cache: Option<CacheConfig>,
 }
@@ -92,6 +99,8 @@ impl NodeConfig {
             executor_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             #[cfg(feature = "test-hooks")]
             corrupt_outputs: false,
+            #[cfg(feature = "test-hooks")]
+            inflate_fuel: false,
             cache: Some(CacheConfig::default()),
         }
     }
@@ -268,6 +277,18 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         .inspect_err(|e| tracing::error!("cannot open the wallet; receipts will not be kept: {e}"))
         .ok()
         .map(Arc::new);
+    // What was earned before this start shows at once, not only after the next receipt.
+    if let Some(held) = &wallet
+        && let (Ok(balance), Ok(receipts)) = (held.balance(), held.receipt_count())
+    {
+        status_tx.send_modify(|s| {
+            s.earnings = status::Earnings {
+                balance,
+                receipts,
+                last_receipt_ms: None,
+            }
+        });
+    }
     let cache_status = cache.clone().map(|cache| {
         tokio::spawn(cache::publish_stats(
             cache,
@@ -325,6 +346,11 @@ fn start_work(config: &NodeConfig, executor: Arc<WorkExecutor>) -> WorkParts {
     if config.corrupt_outputs {
         tracing::warn!("test mode: this node reports corrupted outputs");
         runner.lie_about_outputs();
+    }
+    #[cfg(feature = "test-hooks")]
+    if config.inflate_fuel {
+        tracing::warn!("test mode: this node claims more fuel than it used");
+        runner.lie_about_fuel();
     }
     WorkParts { runner, events }
 }

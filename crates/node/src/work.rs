@@ -73,6 +73,9 @@ pub struct WorkRunner {
     /// Test only (the `test-hooks` feature): report corrupted outputs.
     #[cfg(feature = "test-hooks")]
     corrupt_outputs: AtomicBool,
+    /// Test only (the `test-hooks` feature): report far more fuel than used.
+    #[cfg(feature = "test-hooks")]
+    inflate_fuel: AtomicBool,
 }
 
 impl WorkRunner {
@@ -93,6 +96,8 @@ impl WorkRunner {
             events,
             #[cfg(feature = "test-hooks")]
             corrupt_outputs: AtomicBool::new(false),
+            #[cfg(feature = "test-hooks")]
+            inflate_fuel: AtomicBool::new(false),
         });
         (runner, receiver)
     }
@@ -102,6 +107,13 @@ impl WorkRunner {
     #[cfg(feature = "test-hooks")]
     pub fn lie_about_outputs(&self) {
         self.corrupt_outputs.store(true, Ordering::Relaxed);
+    }
+
+    /// Test only (the `test-hooks` feature): from now on this node claims far more fuel
+    /// than its units used, for the tests of what the coordinator pays.
+    #[cfg(feature = "test-hooks")]
+    pub fn lie_about_fuel(&self) {
+        self.inflate_fuel.store(true, Ordering::Relaxed);
     }
 
     /// Leases held now.
@@ -164,10 +176,18 @@ impl WorkRunner {
         let events = self.events.clone();
         #[cfg(feature = "test-hooks")]
         let lying = self.corrupt_outputs.load(Ordering::Relaxed);
+        #[cfg(feature = "test-hooks")]
+        let inflating = self.inflate_fuel.load(Ordering::Relaxed);
         let on_finish = Box::new(move |outcome: RunOutcome| {
             let settled = settle(lease, outcome);
             #[cfg(feature = "test-hooks")]
             let settled = if lying { report::lie(settled) } else { settled };
+            #[cfg(feature = "test-hooks")]
+            let settled = if inflating {
+                report::inflate_fuel(settled)
+            } else {
+                settled
+            };
             let _ = events.send(WorkEvent::Settled { lease, settled });
         });
         let unit = Cancellable::new(Box::new(WasmUnit::new(run, on_finish)), cancel);

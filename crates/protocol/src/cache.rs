@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::ContentId;
 use crate::ids::NodeId;
+use crate::order::SignedOrderLimit;
 use crate::tree::ByteRange;
 
 /// ALPN of cache connections.
@@ -37,13 +38,16 @@ pub const MAX_RECEIPTS_PER_FRAME: usize = 64;
 /// Domain separation for service receipts (never confused with any other signature).
 const SERVICE_CONTEXT: &[u8] = b"idleshare service receipt v1\0";
 
-/// A range of a piece of content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A range of a piece of content, under an order limit that pays the node for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RangeRequest {
     /// The content.
     pub content: ContentId,
     /// The bytes wanted.
     pub range: ByteRange,
+    /// The coordinator's order limit naming this node, this content and the client. A
+    /// node serves nobody without one; the coordinator's own origin copy does not ask.
+    pub order: Option<SignedOrderLimit>,
 }
 
 /// The first frame of a cache stream.
@@ -176,6 +180,10 @@ pub struct Provider {
     pub node: NodeId,
     /// Its own cache endpoint, when the coordinator could reach it there.
     pub direct: Option<SocketAddr>,
+    /// The order limit to present to it (only in answers to an order request, and in pin
+    /// orders for fills; public listings carry none).
+    #[serde(default)]
+    pub order: Option<SignedOrderLimit>,
 }
 
 /// Why a node no longer holds a piece of content (or never got it).

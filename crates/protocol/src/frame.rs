@@ -192,6 +192,7 @@ mod tests {
                 peers: vec![Provider {
                     node: node_id(3),
                     direct: Some("[::1]:7351".parse().unwrap()),
+                    order: None,
                 }],
             })),
             CoordinatorMessage::Unpin {

@@ -73,6 +73,11 @@ impl NodeId {
         &self.0
     }
 
+    /// The ed25519 key it is (checked valid when the id was made).
+    pub fn verifying_key(&self) -> Result<ed25519_dalek::VerifyingKey, IdError> {
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0).map_err(|_| IdError::NotAKey)
+    }
+
     /// A short prefix of the printable form, for logs and tables.
     pub fn short(&self) -> String {
         self.to_string()[..10].to_owned()

@@ -17,13 +17,16 @@
 //! - [`job`] and [`abi`]: the job model and the contract a job module follows;
 //! - [`work`]: assignments and unit reports;
 //! - [`receipt`]: signed credit receipts and their chain;
-//! - [`api`]: the JSON bodies of the coordinator's HTTP API.
+//! - [`api`]: the JSON bodies of the coordinator's HTTP API;
+//! - [`auth`]: signed HTTP requests (customer accounts and the operator);
+//! - [`order`]: order limits, the coordinator's signed promise to pay a node for serving a client.
 //! - [`tree`]: verified streaming of content (the BLAKE3 tree over 16 KiB groups).
 #![deny(missing_docs)]
 
 pub mod abi;
 pub mod address;
 pub mod api;
+pub mod auth;
 pub mod bounds;
 pub mod bulk;
 pub mod cache;
@@ -32,6 +35,7 @@ pub mod frame;
 pub mod ids;
 pub mod job;
 pub mod messages;
+pub mod order;
 pub mod receipt;
 pub mod tree;
 pub mod version;
@@ -48,6 +52,7 @@ pub use messages::{
 };
 pub use receipt::{
     ChainTip, Credit, CreditRate, MicroTokens, Receipt, ReceiptError, ServingRate, SignedReceipt,
+    StorageRate,
 };
 pub use version::{ALPN, PROTOCOL_VERSION, SUPPORTED_VERSIONS, VersionError, negotiate};
 pub use work::{Assignment, FailureKind, UnitOutcome, UnitReport, Verdict};

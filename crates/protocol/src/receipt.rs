@@ -67,6 +67,27 @@ impl ServingRate {
     }
 }
 
+/// The price of keeping published content: micro-tokens per GiB per day, for each copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageRate {
+    /// Micro-tokens per 2^30 bytes kept for 86,400 s.
+    pub micro_tokens_per_gib_day: u64,
+}
+
+impl StorageRate {
+    /// What keeping `bytes` for `ms` milliseconds costs (rounded up, so any stored byte
+    /// costs something; `None` past u64).
+    pub fn price(&self, bytes: u64, ms: u64) -> Option<MicroTokens> {
+        let numerator = u128::from(bytes)
+            .checked_mul(u128::from(ms))?
+            .checked_mul(u128::from(self.micro_tokens_per_gib_day))?;
+        let denominator = (1u128 << 30) * 86_400_000;
+        u64::try_from(numerator.div_ceil(denominator))
+            .ok()
+            .map(MicroTokens)
+    }
+}
+
 /// What a receipt pays for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Credit {
@@ -86,14 +107,45 @@ pub enum Credit {
         /// Bytes of the session credited so far, this receipt included.
         upto: u64,
     },
+    /// Keeping a copy of published content for one storage period (paid once per node,
+    /// content and period).
+    Storage {
+        /// The content kept.
+        content: ContentId,
+        /// Which period since it was published, from 0.
+        period: u32,
+    },
 }
 
 impl Credit {
+    /// What kind of work it pays: `compute`, `serving` or `storage`.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Credit::Unit(_) => "compute",
+            Credit::Serving { .. } => "serving",
+            Credit::Storage { .. } => "storage",
+        }
+    }
+
+    /// Which customer's escrow paid it: every credit is taken from money a customer
+    /// deposited and set aside (a job's escrow, an order limit, a publisher's storage).
+    pub fn paid_from(&self) -> String {
+        match self {
+            Credit::Unit(unit) => format!("the escrow of the job that {unit} belongs to"),
+            Credit::Serving { session, .. } => {
+                format!("order {session}, escrowed by the client")
+            }
+            Credit::Storage { content, .. } => {
+                format!("the publisher's storage escrow for {}", content.short())
+            }
+        }
+    }
+
     /// The unit, for compute credits.
     pub fn unit(&self) -> Option<UnitId> {
         match self {
             Credit::Unit(unit) => Some(*unit),
-            Credit::Serving { .. } => None,
+            Credit::Serving { .. } | Credit::Storage { .. } => None,
         }
     }
 }
@@ -105,6 +157,9 @@ impl fmt::Display for Credit {
             Credit::Unit(unit) => write!(f, "{unit}"),
             Credit::Serving { content, bytes, .. } => {
                 write!(f, "served {bytes} bytes of {}", content.short())
+            }
+            Credit::Storage { content, period } => {
+                write!(f, "kept {} (period {period})", content.short())
             }
         }
     }

@@ -62,6 +62,8 @@ function makeReceipts(now: number, rand: () => number): Receipt[] {
     receipts.push({
       seq,
       work: serving ? `cache:${Math.floor(rand() * 2 ** 32).toString(16).padStart(8, "0")}` : `unit:${1000 + seq}`,
+      source: serving ? "serving" : "compute",
+      paidFrom: serving ? "order 7, escrowed by the client" : `the escrow of the job that unit-${1000 + seq} belongs to`,
       amount: serving ? 2_000 + Math.floor(rand() * 8_000) : 40_000 + Math.floor(rand() * 160_000),
       timeMs: Math.floor(t),
       issuer: LOCAL_KEY,
@@ -176,6 +178,8 @@ export function createFakeBackend(params: URLSearchParams, clock: () => number =
         receipts.push({
           seq: (last?.seq ?? 0) + 1,
           work: `unit:${1001 + receipts.length}`,
+          source: "compute",
+          paidFrom: `the escrow of the job that unit-${1001 + receipts.length} belongs to`,
           amount: 40_000 + Math.floor(rand() * 160_000),
           timeMs: clock(),
           issuer: LOCAL_KEY,

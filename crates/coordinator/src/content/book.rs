@@ -105,6 +105,8 @@ pub enum PinAction {
 /// Rows a mutation changed, for the store.
 #[derive(Debug, Default, PartialEq)]
 pub struct Changes {
+    /// Contents removed (their paid storage ran out).
+    pub removed: Vec<ContentId>,
     /// Pins written (`None`: deleted).
     pub pins: Vec<(ContentId, NodeId, Option<PinState>)>,
     /// Reputations written.
@@ -146,6 +148,21 @@ impl ContentBook {
         }
         self.contents.insert(record.id, record);
         true
+    }
+
+    /// Drops a content whose paid time is over: every node holding or filling it is told
+    /// to let it go, and its rows go.
+    pub fn unpublish(&mut self, id: &ContentId) -> Changes {
+        let mut ch = Changes::default();
+        if self.contents.remove(id).is_none() {
+            return ch;
+        }
+        for (node, _) in self.pins.remove(id).unwrap_or_default() {
+            ch.pins.push((*id, node, None));
+            ch.actions.push(PinAction::Unpin(node, *id));
+        }
+        ch.removed.push(*id);
+        ch
     }
 
     /// A published piece of content.
@@ -190,6 +207,7 @@ impl ContentBook {
         holders
             .into_iter()
             .map(|(node, _)| Provider {
+                order: None,
                 node: node.id,
                 direct: node.direct,
             })

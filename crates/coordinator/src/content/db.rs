@@ -126,11 +126,17 @@ impl ContentDb {
 
     /// Writes the rows a book mutation changed, in one transaction.
     pub(crate) fn save(&self, changes: &Changes) -> Result<(), StoreError> {
-        if changes.pins.is_empty() && changes.reputations.is_empty() {
+        if changes.pins.is_empty() && changes.reputations.is_empty() && changes.removed.is_empty() {
             return Ok(());
         }
         let mut connection = self.db.lock();
         let tx = connection.transaction()?;
+        for content in &changes.removed {
+            tx.execute(
+                "DELETE FROM contents WHERE id = ?1",
+                [content.as_bytes().as_slice()],
+            )?;
+        }
         for (content, node, state) in &changes.pins {
             let key = params![content.as_bytes().as_slice(), node.as_bytes().as_slice()];
             match state {

@@ -9,17 +9,21 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use idleshare_cache::download::RECEIPT_EVERY;
 use idleshare_cache::{DownloadConfig, Downloader, Route};
+use idleshare_protocol::auth::AccountId;
+use idleshare_protocol::cache::Provider;
 use idleshare_protocol::cache::ServiceReceipt;
 use idleshare_protocol::tree::ByteRange;
 use idleshare_protocol::{ContentId, NodeId};
 use tokio::sync::mpsc;
 
-use super::http::{Failure, parse_id};
+use super::http::{Failure, missing, parse_id};
+use crate::auth::{check_parts, is_signed};
+use crate::jobs::orders::{OrderRequest, Payer};
 use idleshare_base::clock::unix_ms;
 
 use crate::server::Shared;
@@ -75,11 +79,19 @@ pub(crate) fn wanted_range(header: Option<&str>, size: u64) -> Wanted {
 pub(crate) async fn fetch(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, Failure> {
-    let id = parse_id(&id)?;
+    request: Request,
+) -> Result<Response, Response> {
+    let (parts, _) = request.into_parts();
+    let headers = &parts.headers;
+    // The requester pays when it signs; anyone else is paid for by the publisher's budget.
+    let payer = if is_signed(headers) {
+        Some(check_parts(&parts, &shared)?.account)
+    } else {
+        None
+    };
+    let id = parse_id(&id).map_err(IntoResponse::into_response)?;
     let Some(status) = shared.content.status(&shared, &id) else {
-        return Err(Failure(StatusCode::NOT_FOUND, format!("no content {id}")));
+        return Err(missing(&shared, id).await.into_response());
     };
     let size = status.size;
     let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
@@ -96,15 +108,9 @@ pub(crate) async fn fetch(
             return Ok(response);
         }
     };
-    let routes: Vec<Route> = status
-        .providers
-        .iter()
-        .filter_map(|p| {
-            shared
-                .live_connection(&p.node)
-                .map(|c| Route::node(c, p.node))
-        })
-        .collect();
+    let routes = ordered_routes(&shared, id, &status.providers, range, payer)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let (chunks, body) = mpsc::channel::<Result<Bytes, std::io::Error>>(AHEAD);
     tokio::spawn(stream_range(
         shared.clone(),
@@ -142,6 +148,72 @@ pub(crate) async fn fetch(
     Ok(response)
 }
 
+/// How long a gateway order is valid.
+const ORDER_TTL_MS: u64 = 3_600_000;
+
+/// A route to each connected provider, under an order limit the gateway presents as the
+/// client: paid by `payer` when the request was signed (refused whole with 402 when it
+/// cannot pay), else by the publisher's serving budget (no routes when it is spent: the
+/// origin copy serves).
+async fn ordered_routes(
+    shared: &Arc<Shared>,
+    content: ContentId,
+    providers: &[Provider],
+    range: ByteRange,
+    payer: Option<AccountId>,
+) -> Result<Vec<Route>, Failure> {
+    let connected: Vec<(NodeId, quinn::Connection)> = providers
+        .iter()
+        .filter_map(|p| shared.live_connection(&p.node).map(|c| (p.node, c)))
+        .collect();
+    let now = unix_ms();
+    let client = shared.address.key;
+    let (orders, ticket) = shared.work.apply(|book, rng, ch| {
+        let mut orders = Vec::new();
+        for (node, _) in &connected {
+            let request = OrderRequest {
+                payer: payer.map_or(Payer::Budget(content), Payer::Account),
+                client,
+                node: *node,
+                content,
+                max_bytes: range.len(),
+                expires_at_ms: now.saturating_add(ORDER_TTL_MS),
+            };
+            match book.issue_order(request, now, rng, ch) {
+                Ok(order) => orders.push(order),
+                Err(e) => return (orders, Some(e)),
+            }
+        }
+        (orders, None)
+    });
+    let (orders, refused) = orders;
+    if let (Some(account), Some(e)) = (payer, &refused)
+        && orders.is_empty()
+    {
+        let message = format!("account {} cannot pay for this fetch: {e}", account.short());
+        return Err(Failure(StatusCode::PAYMENT_REQUIRED, message));
+    }
+    if let Some(e) = refused {
+        tracing::info!(
+            "gateway: {} served partly from the origin: {e}",
+            content.short()
+        );
+    }
+    shared
+        .work
+        .wait_committed(ticket, COMMIT_TIMEOUT)
+        .await
+        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(connected
+        .into_iter()
+        .zip(orders)
+        .map(|((node, connection), order)| Route::node(connection, node).with_order(Some(order)))
+        .collect())
+}
+
+/// How long the gateway waits for its orders' escrow to be on disk.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Fetches `range` segment by segment and sends it down `chunks`; ends the body with an
 /// error (a cut connection, never wrong bytes) if nobody, the origin included, can serve.
 async fn stream_range(
@@ -157,8 +229,11 @@ async fn stream_range(
         stall: Duration::from_secs(5),
         ..DownloadConfig::default()
     };
+    let serials: HashMap<NodeId, u64> = routes
+        .iter()
+        .filter_map(|r| Some((r.node?, r.serial()?)))
+        .collect();
     let mut downloader = Downloader::new(content, size, routes, None, None, config);
-    let session = rand::random::<u64>();
     let mut paid: HashMap<NodeId, u64> = HashMap::new();
     let mut penalised = 0;
     let mut at = range.start;
@@ -178,7 +253,7 @@ async fn stream_range(
                 Some(bytes) => bytes,
                 None => {
                     tracing::warn!("gateway: {e}; the origin has no copy either");
-                    pay(&shared, content, session, &downloader, &mut paid, 0);
+                    pay(&shared, content, &serials, &downloader, &mut paid, 0);
                     let _ = chunks.send(Err(std::io::Error::other(e.to_string()))).await;
                     return;
                 }
@@ -187,7 +262,7 @@ async fn stream_range(
         pay(
             &shared,
             content,
-            session,
+            &serials,
             &downloader,
             &mut paid,
             RECEIPT_EVERY,
@@ -201,22 +276,25 @@ async fn stream_range(
         }
         at = segment.end;
     }
-    pay(&shared, content, session, &downloader, &mut paid, 0);
+    pay(&shared, content, &serials, &downloader, &mut paid, 0);
 }
 
 /// The gateway is the client here: the coordinator credits each node directly for the bytes
-/// it checked, cumulative per request like a client's receipts, once at least `every` more
-/// bytes came from it (0: everything still unpaid).
+/// it checked, cumulative under the node's order like a client's receipts, once at least
+/// `every` more bytes came from it (0: everything still unpaid).
 fn pay(
     shared: &Shared,
     content: ContentId,
-    session: u64,
+    serials: &HashMap<NodeId, u64>,
     downloader: &Downloader,
     paid: &mut HashMap<NodeId, u64>,
     every: u64,
 ) {
     let now = unix_ms();
     for (node, received) in downloader.received() {
+        let Some(&session) = serials.get(&node) else {
+            continue;
+        };
         let before = paid.entry(node).or_default();
         if received <= *before || received - *before < every {
             continue;
@@ -230,9 +308,12 @@ fn pay(
             bytes: received,
             signed_at_ms: now,
         };
-        shared
+        let (paid, _) = shared
             .work
-            .apply(|book, _, ch| book.credit_serving(&claim, u64::MAX, now, ch));
+            .apply(|book, _, ch| book.credit_serving(&claim, now, ch));
+        if let Err(e) = paid {
+            tracing::error!("gateway: paying {}: {e}", node.short());
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! Content routes of the HTTP API: publish (`PUT /v1/content`, streamed to disk), list and
-//! status with providers (`GET /v1/content[/{id}]`), bad-data reports
-//! (`POST /v1/content/{id}/reports`), and the gateway (`GET /content/{id}`, in `gateway`).
+//! Content routes of the HTTP API: publish (`PUT /v1/content`, signed, streamed to disk,
+//! its storage escrowed first), list and status with providers (`GET /v1/content[/{id}]`,
+//! public), order limits for a fetch (`POST /v1/content/{id}/orders`, signed, escrowed),
+//! bad-data reports (`POST /v1/content/{id}/reports`), and the gateway
+//! (`GET /content/{id}`, in `gateway`).
 
 use std::sync::Arc;
 
@@ -18,7 +20,11 @@ use idleshare_protocol::api::{
 };
 use tokio::io::AsyncWriteExt;
 
+use idleshare_protocol::MicroTokens;
+
 use super::book::ContentRecord;
+use crate::auth::Signed;
+use crate::jobs::storage::StorageRequest;
 use idleshare_base::clock::unix_ms;
 
 use crate::server::Shared;
@@ -41,6 +47,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             put(publish).get(list).layer(DefaultBodyLimit::disable()),
         )
         .route(routes::CONTENT, get(status))
+        .route(routes::CONTENT_ORDERS, post(super::orders::orders))
         .route(routes::CONTENT_REPORTS, post(report))
         .route(routes::GATEWAY, get(super::gateway::fetch))
 }
@@ -57,8 +64,14 @@ const MAX_NAME: usize = 255;
 /// Most copies a publisher may ask for.
 const MAX_REPLICAS: u8 = 16;
 
+/// Days of storage paid when the publisher does not say.
+const DEFAULT_DAYS: u32 = 30;
+/// Most days paid at once.
+const MAX_DAYS: u32 = 3650;
+
 async fn publish(
     State(shared): State<Arc<Shared>>,
+    signed: Signed,
     Query(query): Query<PublishQuery>,
     headers: HeaderMap,
     body: Body,
@@ -77,20 +90,61 @@ async fn publish(
         let message = format!("replicas must be 1..={MAX_REPLICAS}, got {replicas}");
         return Err(Failure(StatusCode::UNPROCESSABLE_ENTITY, message));
     }
+    let days = query.days.unwrap_or(DEFAULT_DAYS);
+    if days == 0 || days > MAX_DAYS {
+        let message = format!("days must be 1..={MAX_DAYS}, got {days}");
+        return Err(Failure(StatusCode::UNPROCESSABLE_ENTITY, message));
+    }
     let name: String = query
         .name
         .unwrap_or_default()
         .chars()
         .take(MAX_NAME)
         .collect();
-    let upload = receive(&shared, body).await?;
+    let (upload, hashed) = receive(&shared, body).await?;
+    if hashed != signed.body {
+        let message = format!(
+            "the body hashes to {hashed}, not the {} signed",
+            signed.body
+        );
+        return Err(Failure(StatusCode::BAD_REQUEST, message));
+    }
     let size = upload.1;
+    let funding = StorageRequest {
+        owner: signed.account,
+        content: hashed,
+        size,
+        replicas,
+        days,
+        serving_budget: query.serving_budget.unwrap_or(0),
+    };
+    let now = unix_ms();
+    let (funded, ticket) = shared
+        .work
+        .apply(|book, _, ch| book.fund_storage(funding, now, ch));
+    let funded = funded.map_err(|e| Failure(StatusCode::PAYMENT_REQUIRED, e.to_string()))?;
     let origin = shared.content.origin.clone();
     // The upload file is moved into the store (or deleted when `upload` drops).
     let imported = tokio::task::spawn_blocking(move || origin.import(&upload.0, unix_ms()))
         .await
+        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        .and_then(|r| r.map_err(|e| Failure(StatusCode::INSUFFICIENT_STORAGE, e.to_string())));
+    let id = match imported {
+        Ok(id) => id,
+        Err(failure) => {
+            if funded.new {
+                shared
+                    .work
+                    .apply(|book, _, ch| book.cancel_storage(hashed, unix_ms(), ch));
+            }
+            return Err(failure);
+        }
+    };
+    shared
+        .work
+        .wait_committed(ticket, super::super::jobs::http::COMMIT_TIMEOUT)
+        .await
         .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let id = imported.map_err(|e| Failure(StatusCode::INSUFFICIENT_STORAGE, e.to_string()))?;
     let record = ContentRecord {
         id,
         size,
@@ -102,12 +156,18 @@ async fn publish(
         .content
         .publish(record)
         .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    tracing::info!("published {id} ({size} bytes, {replicas} copies)");
+    tracing::info!(
+        "published {id} ({size} bytes, {replicas} copies, {} escrowed for storage)",
+        MicroTokens(funded.storage)
+    );
     Ok(Json(ContentPublished {
         id,
         size,
         replicas,
         new,
+        storage_escrowed: MicroTokens(funded.storage),
+        serving_budget: MicroTokens(funded.serving_budget),
+        paid_until_ms: funded.paid_until_ms,
     }))
 }
 
@@ -121,14 +181,15 @@ impl Drop for Upload {
 }
 
 /// Streams the body into a `.part` file in the origin store (removed at the next start if
-/// the coordinator dies meanwhile), within the size limit.
-async fn receive(shared: &Shared, body: Body) -> Result<Upload, Failure> {
+/// the coordinator dies meanwhile), within the size limit; returns it with its BLAKE3.
+async fn receive(shared: &Shared, body: Body) -> Result<(Upload, ContentId), Failure> {
     let limit = shared.content.config.max_publish_bytes;
     let name = format!("upload-{:016x}.part", rand::random::<u64>());
     let path = shared.content.origin.dir().join(name);
     let storage = |e: std::io::Error| Failure(StatusCode::INSUFFICIENT_STORAGE, e.to_string());
     let mut file = tokio::fs::File::create(&path).await.map_err(storage)?;
     let mut upload = Upload(path, 0);
+    let mut hasher = blake3::Hasher::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Failure(StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -137,10 +198,12 @@ async fn receive(shared: &Shared, body: Body) -> Result<Upload, Failure> {
             let message = format!("content larger than the {limit}-byte limit");
             return Err(Failure(StatusCode::PAYLOAD_TOO_LARGE, message));
         }
+        hasher.update(&chunk);
         file.write_all(&chunk).await.map_err(storage)?;
     }
     file.sync_all().await.map_err(storage)?;
-    Ok(upload)
+    let id = ContentId::from_bytes(*hasher.finalize().as_bytes());
+    Ok((upload, id))
 }
 
 async fn list(State(shared): State<Arc<Shared>>) -> Json<Vec<ContentStatus>> {
@@ -152,11 +215,31 @@ async fn status(
     Path(id): Path<String>,
 ) -> Result<Json<ContentStatus>, Failure> {
     let id = parse_id(&id)?;
-    shared
-        .content
-        .status(&shared, &id)
-        .map(Json)
-        .ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("no content {id}")))
+    match shared.content.status(&shared, &id) {
+        Some(status) => Ok(Json(status)),
+        None => Err(missing(&shared, id).await),
+    }
+}
+
+/// The answer for content not (or no longer) here: 410 with when its storage ran out, or
+/// 404.
+pub(crate) async fn missing(shared: &Arc<Shared>, id: ContentId) -> Failure {
+    let reading = shared.clone();
+    let ended = tokio::task::spawn_blocking(move || reading.work.store().storage_ended(&id))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
+    match ended {
+        Some(until) => Failure(
+            StatusCode::GONE,
+            format!(
+                "content {id} expired: its storage was paid until {until} (Unix ms); it was \
+                 unpinned and deleted. Publish it again to bring it back"
+            ),
+        ),
+        None => Failure(StatusCode::NOT_FOUND, format!("no content {id}")),
+    }
 }
 
 async fn report(

@@ -13,6 +13,8 @@ pub mod book;
 mod db;
 mod gateway;
 pub(crate) mod http;
+mod orders;
+pub(crate) mod paid;
 mod reach;
 pub(crate) mod serve;
 mod spot;
@@ -25,8 +27,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idleshare_cache::ContentStore;
+use idleshare_protocol::MicroTokens;
 use idleshare_protocol::api::{ContentStatus, PinView};
-use idleshare_protocol::cache::{MAX_INVENTORY, PinOutcome, SignedServiceReceipt};
+use idleshare_protocol::cache::{MAX_INVENTORY, PinOrder, PinOutcome, SignedServiceReceipt};
 use idleshare_protocol::{ContentId, CoordinatorMessage, NodeId};
 use idleshare_transport::bind_endpoint;
 use quinn::Endpoint;
@@ -35,6 +38,7 @@ use tokio::sync::Notify;
 use self::book::{Changes, ContentBook, ContentRecord, NodeView, PinAction, PinState};
 pub use self::db::CONTENT_DATABASE_FILE_NAME;
 use self::db::ContentDb;
+use crate::jobs::orders::{OrderRequest, Payer};
 use crate::registry::NodeState;
 use idleshare_base::clock::unix_ms;
 
@@ -102,6 +106,29 @@ pub enum ContentError {
     Endpoint(std::io::Error),
 }
 
+/// How long a fill's order limits stay valid.
+const FILL_ORDER_TTL_MS: u64 = 6 * 3_600_000;
+
+/// Gives each peer of a pin order an unpaid order limit for `node`'s fill (storage pays
+/// for copies, not their bytes; without an order a peer serves nobody).
+fn sign_fill_orders(shared: &Shared, node: NodeId, order: &mut PinOrder) {
+    let expires_at_ms = unix_ms().saturating_add(FILL_ORDER_TTL_MS);
+    let (content, size) = (order.content, order.size);
+    shared.work.read(|book| {
+        for peer in &mut order.peers {
+            let request = OrderRequest {
+                payer: Payer::Account(node),
+                client: node,
+                node: peer.node,
+                content,
+                max_bytes: size,
+                expires_at_ms,
+            };
+            peer.order = Some(book.unpaid_order(request, rand::random::<u64>() >> 1));
+        }
+    });
+}
+
 /// Why a service receipt pays nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimRefused {
@@ -114,6 +141,9 @@ pub enum ClaimRefused {
     /// The node is banned for serving bad data.
     #[error("node {} is banned for serving bad data", .0.short())]
     Banned(NodeId),
+    /// No order limit of this coordinator pays for it.
+    #[error(transparent)]
+    Order(#[from] crate::jobs::orders::OrderRefused),
 }
 
 impl ContentService {
@@ -157,8 +187,9 @@ impl ContentService {
             .actions
             .into_iter()
             .map(|action| match action {
-                PinAction::Pin(node, order) => {
+                PinAction::Pin(node, mut order) => {
                     tracing::info!("pin {} on {}", order.content.short(), node.short());
+                    sign_fill_orders(shared, node, &mut order);
                     (node, CoordinatorMessage::Pin(Box::new(order)))
                 }
                 PinAction::Unpin(node, content) => (node, CoordinatorMessage::Unpin { content }),
@@ -272,12 +303,15 @@ impl ContentService {
         let mut refused = Vec::new();
         for signed in receipts {
             match self.check_claim(&signed, sender, now) {
-                Ok(cap) => {
+                Ok(()) => {
                     let claim = signed.receipt;
-                    let (amount, _) = shared
+                    let (paid, _) = shared
                         .work
-                        .apply(|book, _, ch| book.credit_serving(&claim, cap, now, ch));
-                    credited += amount.map_or(0, |a| a.0);
+                        .apply(|book, _, ch| book.credit_serving(&claim, now, ch));
+                    match paid {
+                        Ok(amount) => credited += amount.map_or(0, |a| a.0),
+                        Err(reason) => refused.push(reason.into()),
+                    }
                 }
                 Err(reason) => refused.push(reason),
             }
@@ -285,26 +319,25 @@ impl ContentService {
         (credited, refused)
     }
 
-    /// Checks a service receipt; returns the most bytes its session may be paid for (the
-    /// content's size).
+    /// Checks a service receipt's signature, its content and its node; the order it
+    /// names is checked by the work book when paying.
     fn check_claim(
         &self,
         signed: &SignedServiceReceipt,
         sender: Option<NodeId>,
         now: u64,
-    ) -> Result<u64, ClaimRefused> {
+    ) -> Result<(), ClaimRefused> {
         let claim = &signed.receipt;
         let node = sender.unwrap_or(claim.node);
         signed.verify(&node)?;
         let book = self.book.lock();
-        let size = book
-            .content(&claim.content)
-            .map(|c| c.size)
-            .ok_or(ClaimRefused::NotPublished(claim.content))?;
+        if book.content(&claim.content).is_none() {
+            return Err(ClaimRefused::NotPublished(claim.content));
+        }
         if book.reputation(&node).banned(now) {
             return Err(ClaimRefused::Banned(node));
         }
-        Ok(size)
+        Ok(())
     }
 
     /// Bad bytes seen from `node` (by the coordinator's own check): banned and unpinned.
@@ -320,6 +353,16 @@ impl ContentService {
         self.replan.notify_one();
     }
 
+    /// Drops content whose paid storage ran out: unpinned everywhere, the origin copy
+    /// deleted.
+    pub fn expire(&self, shared: &Shared, id: ContentId) {
+        self.apply(shared, |book| book.unpublish(&id));
+        if let Err(e) = self.origin.remove(&id) {
+            tracing::error!("origin copy of {}: {e}", id.short());
+        }
+        tracing::info!("{id} expired: its storage was paid until now; unpinned and deleted");
+    }
+
     /// Records a spot check's outcome.
     pub fn checked(&self, shared: &Shared, node: NodeId, ttfb_us: Option<u64>) {
         self.apply(shared, |book| match ttfb_us {
@@ -333,16 +376,24 @@ impl ContentService {
         let nodes = self.node_views(shared);
         let book = self.book.lock();
         let record = book.content(id)?.clone();
-        Some(status_of(&book, record, &nodes))
+        let status = status_of(&book, record, &nodes);
+        drop(book);
+        Some(with_terms(shared, status))
     }
 
     /// Every piece of content.
     pub fn list(&self, shared: &Shared) -> Vec<ContentStatus> {
         let nodes = self.node_views(shared);
-        let book = self.book.lock();
-        book.contents()
-            .cloned()
-            .map(|record| status_of(&book, record, &nodes))
+        let statuses: Vec<ContentStatus> = {
+            let book = self.book.lock();
+            book.contents()
+                .cloned()
+                .map(|record| status_of(&book, record, &nodes))
+                .collect()
+        };
+        statuses
+            .into_iter()
+            .map(|status| with_terms(shared, status))
             .collect()
     }
 
@@ -397,7 +448,21 @@ fn status_of(book: &ContentBook, record: ContentRecord, nodes: &[NodeView]) -> C
         published_ms: record.published_ms,
         providers,
         pins,
+        paid_until_ms: None,
+        serving_budget: MicroTokens(0),
     }
+}
+
+/// Adds what the work book knows: until when storage is paid, and the serving budget left.
+fn with_terms(shared: &Shared, mut status: ContentStatus) -> ContentStatus {
+    shared.work.read(|book| {
+        if let Some(term) = book.storage().term(&status.id) {
+            status.paid_until_ms = Some(term.paid_until_ms());
+            let budget = book.accounts().pot(&term.pots()[1]).map_or(0, |p| p.held());
+            status.serving_budget = MicroTokens(budget);
+        }
+    });
+    status
 }
 
 /// Runs the pin plan on every event and at least every `plan_every`.

@@ -26,6 +26,7 @@ pub(crate) async fn serve_cache_connection(connection: Connection, shared: Arc<S
     connection.set_max_concurrent_bi_streams(MAX_STREAMS.into());
     // The origin is not capped: it is the coordinator's own bandwidth.
     let pacer = Arc::new(Pacer::new(None));
+    let client = idleshare_transport::peer_node_id(&connection).ok();
     while let Ok((send, mut recv)) = connection.accept_bi().await {
         let (shared, pacer) = (shared.clone(), pacer.clone());
         tokio::spawn(async move {
@@ -36,7 +37,9 @@ pub(crate) async fn serve_cache_connection(connection: Connection, shared: Arc<S
             .await;
             let mut send = send;
             match request {
-                Ok(Ok(Some(request))) => serve_request(&shared, request, send, &pacer).await,
+                Ok(Ok(Some(request))) => {
+                    serve_request(&shared, request, send, &pacer, client).await
+                }
                 Ok(Err(e)) => {
                     let message = format!("malformed request: {e}");
                     answer(&mut send, CacheResponse::Refused { message }).await;
@@ -58,10 +61,20 @@ async fn serve_request(
     request: CacheRequest,
     mut send: SendStream,
     pacer: &Pacer,
+    client: Option<NodeId>,
 ) {
     match request {
         CacheRequest::Range(range) => serve_origin(shared, range, send, pacer).await,
-        CacheRequest::Via { node, request } => relay(shared, node, request, send).await,
+        CacheRequest::Via { node, request } => {
+            // The node cannot see who is asking through the relay: the order must name
+            // this connection's key, or the relay would serve anyone's order to a stranger.
+            let named = request.order.as_ref().map(|o| o.limit.client);
+            if named.is_some() && named != client {
+                let message = "the order limit names another client than this connection".into();
+                return answer(&mut send, CacheResponse::Refused { message }).await;
+            }
+            relay(shared, node, request, send).await
+        }
         CacheRequest::ViaReceipt(receipt) => {
             let (_, refused) = shared.content.credit(shared, None, vec![receipt]);
             let response = match refused.into_iter().next() {
@@ -80,7 +93,8 @@ async fn serve_request(
 }
 
 async fn serve_origin(shared: &Shared, range: RangeRequest, mut send: SendStream, pacer: &Pacer) {
-    let reader = match shared.content.origin.reader(&range.content, unix_ms()) {
+    let content = range.content;
+    let reader = match shared.content.origin.reader(&content, unix_ms()) {
         Ok(Some(reader)) => reader,
         Ok(None) => return answer(&mut send, CacheResponse::NotFound).await,
         Err(e) => {
@@ -95,7 +109,7 @@ async fn serve_origin(shared: &Shared, range: RangeRequest, mut send: SendStream
                 .origin_bytes
                 .fetch_add(bytes, Ordering::Relaxed);
         }
-        Err(e) => tracing::info!("origin copy of {}: {e}", range.content.short()),
+        Err(e) => tracing::info!("origin copy of {}: {e}", content.short()),
     }
 }
 

@@ -16,7 +16,9 @@ use idleshare_protocol::{ContentId, NodeId};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
+use crate::jobs::orders::{OrderRequest, Payer};
 use crate::server::Shared;
+use idleshare_base::clock::unix_ms;
 
 /// Bytes a spot check asks for.
 const CHECK_BYTES: u64 = 4 * GROUP_BYTES;
@@ -68,7 +70,7 @@ pub(crate) async fn check(
         return Verdict::Missing;
     };
     let range = check_range(size, offset, rand::rng().random());
-    let verdict = match route_to(shared, node).await {
+    let verdict = match route_to(shared, node, content, size).await {
         Ok(route) => {
             let options = FetchOptions {
                 stall: STALL,
@@ -126,17 +128,37 @@ fn check_range(size: u64, offset: Option<u64>, draw: u64) -> ByteRange {
     }
 }
 
-/// The node's own endpoint when reachable, else its control connection.
-async fn route_to(shared: &Shared, node: NodeId) -> Result<Route, NotConnected> {
-    if let Some(addr) = shared.content.direct_addr(&node) {
-        let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
-        if let Ok(connection) = connect(&shared.content.client, &key, node, addr, STALL).await {
-            return Ok(Route::node(connection, node));
-        }
+/// How long a spot check's order limit is valid (as long as a customer's, by default).
+const ORDER_TTL_MS: u64 = 3_600_000;
+
+/// The node's own endpoint when reachable, else its control connection; with a throwaway
+/// client key and an order limit like any customer's (unpaid: a check earns nothing).
+async fn route_to(
+    shared: &Shared,
+    node: NodeId,
+    content: ContentId,
+    size: u64,
+) -> Result<Route, NotConnected> {
+    let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
+    let request = OrderRequest {
+        payer: Payer::Account(NodeId::from(key.verifying_key())),
+        client: NodeId::from(key.verifying_key()),
+        node,
+        content,
+        max_bytes: size,
+        expires_at_ms: unix_ms().saturating_add(ORDER_TTL_MS),
+    };
+    let order = shared
+        .work
+        .read(|book| book.unpaid_order(request, rand::random::<u64>() >> 1));
+    if let Some(addr) = shared.content.direct_addr(&node)
+        && let Ok(connection) = connect(&shared.content.client, &key, node, addr, STALL).await
+    {
+        return Ok(Route::node(connection, node).with_order(Some(order)));
     }
     shared
         .live_connection(&node)
-        .map(|connection| Route::node(connection, node))
+        .map(|connection| Route::node(connection, node).with_order(Some(order)))
         .ok_or(NotConnected(node))
 }
 

@@ -138,7 +138,7 @@ impl Book {
                 unit.abandoned_by.len(),
                 idleshare_protocol::work::clip_message(reason)
             );
-            self.give_up(unit_id, why, ch);
+            self.give_up(unit_id, why, now_ms, ch);
         } else {
             self.refresh(unit_id);
         }

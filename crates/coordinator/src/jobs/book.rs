@@ -10,7 +10,11 @@ use idleshare_protocol::api::{
 };
 use idleshare_protocol::{ContentId, JobId, JobSpec, LeaseId, MicroTokens, NodeId, UnitId};
 
+use idleshare_protocol::api::Pot;
+use idleshare_protocol::auth::AccountId;
+
 use super::WorkConfig;
+use super::accounts::{Accounts, MoneyError, Movement};
 use super::ops::{Changes, Op, Settlement};
 use super::receipts::Ledger;
 use super::schedule::WantQueue;
@@ -21,6 +25,9 @@ use super::validate::AgreementKey;
 pub struct Job {
     /// What the customer asked for.
     pub spec: JobSpec,
+    /// The account that pays for it (and alone may read it); `None` for a job stored
+    /// before accounts existed, which no one may read.
+    pub owner: Option<AccountId>,
     /// When it was accepted (Unix ms).
     pub submitted_at_ms: u64,
     /// Its first unit; the others follow in input order.
@@ -63,6 +70,8 @@ pub struct Unit {
     pub(super) results: Vec<ResultRec>,
     pub(super) running: Vec<(LeaseId, NodeId)>,
     pub(super) abandoned_by: Vec<NodeId>,
+    /// Nodes whose result was invalid on arrival (more fuel than the limit).
+    pub(super) rejected: Vec<NodeId>,
     pub(super) queued: Option<u8>,
 }
 
@@ -73,6 +82,7 @@ impl Unit {
             && !self.running.iter().any(|(_, n)| n == node)
             && !self.results.iter().any(|r| r.node == *node)
             && !self.abandoned_by.contains(node)
+            && !self.rejected.contains(node)
     }
 }
 
@@ -119,6 +129,9 @@ pub struct Book {
     pub(super) expiries: BTreeSet<(u64, LeaseId)>,
     pub(super) hungry: BTreeSet<NodeId>,
     pub(super) ledger: Ledger,
+    pub(super) accounts: Accounts,
+    pub(super) orders: super::orders::Orders,
+    pub(super) storage: super::storage::StorageBook,
 }
 
 /// Why a job was refused by the book.
@@ -127,6 +140,12 @@ pub enum SubmitError {
     /// The spec's own fields are wrong.
     #[error("invalid job: {0}")]
     Invalid(#[from] idleshare_protocol::bounds::BoundsError),
+    /// The account cannot pay for it.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// The escrow would not fit in a 64-bit amount.
+    #[error("the job's escrow is too large: lower its fuel limit, replication or inputs")]
+    TooExpensive,
     /// The input lengths do not match the inputs.
     #[error("{inputs} inputs but {lens} input lengths")]
     Lengths {
@@ -141,6 +160,9 @@ impl Book {
     /// An empty book.
     pub fn new(config: WorkConfig, ledger: Ledger) -> Self {
         Self {
+            accounts: Accounts::new(config.fee_bps),
+            orders: super::orders::Orders::default(),
+            storage: super::storage::StorageBook::default(),
             config,
             jobs: BTreeMap::new(),
             units: Vec::new(),
@@ -158,9 +180,45 @@ impl Book {
         &self.config
     }
 
-    /// Accepts a checked job: one unit per input, each wanting `replication` replicas.
+    /// What a job costs at most: every replica of every unit using its whole fuel limit,
+    /// plus the operator's fee on each payment.
+    pub fn job_escrow(&self, spec: &JobSpec) -> Option<u64> {
+        let per_result = self
+            .accounts
+            .with_fee(self.config.credit_rate.credit(spec.limits.fuel).0)?;
+        let results = (spec.inputs.len() as u64).checked_mul(u64::from(spec.replication))?;
+        per_result
+            .checked_mul(results)
+            .filter(|total| *total <= super::accounts::MAX_TOTAL)
+    }
+
+    /// Applies a movement of tokens and records it; refused movements change nothing.
+    pub fn money(
+        &mut self,
+        movement: Movement,
+        note: String,
+        now_ms: u64,
+        ch: &mut Changes,
+    ) -> Result<(), MoneyError> {
+        self.accounts.apply(&movement)?;
+        ch.ops.push(Op::Money {
+            movement,
+            at_ms: now_ms,
+            note,
+        });
+        Ok(())
+    }
+
+    /// The accounts.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Accepts a checked job paid by `owner`: escrows its most possible cost, then makes
+    /// one unit per input, each wanting `replication` replicas.
     pub fn submit(
         &mut self,
+        owner: AccountId,
         spec: JobSpec,
         input_lens: Vec<u32>,
         now_ms: u64,
@@ -174,9 +232,17 @@ impl Book {
             });
         }
         let id = JobId(self.jobs.keys().next_back().map_or(1, |j| j.0 + 1));
+        let escrow = self.job_escrow(&spec).ok_or(SubmitError::TooExpensive)?;
+        let movement = Movement::Escrow {
+            account: owner,
+            pot: Pot::Job(id),
+            amount: escrow,
+        };
+        self.money(movement, String::new(), now_ms, changes)?;
         let first_unit = UnitId(self.units.len() as u64 + 1);
         changes.ops.push(Op::Job {
             id,
+            owner,
             spec: spec.clone(),
             submitted_at_ms: now_ms,
             first_unit,
@@ -186,7 +252,8 @@ impl Book {
         for (index, (input, len)) in spec.inputs.iter().zip(&input_lens).enumerate() {
             self.push_unit(id, index as u32, *input, *len, spec.replication);
         }
-        self.jobs.insert(id, new_job(spec, now_ms, first_unit));
+        self.jobs
+            .insert(id, new_job(Some(owner), spec, now_ms, first_unit));
         Ok((id, count))
     }
 
@@ -204,6 +271,7 @@ impl Book {
             results: Vec::new(),
             running: Vec::new(),
             abandoned_by: Vec::new(),
+            rejected: Vec::new(),
             queued: None,
         });
         self.refresh(id);
@@ -238,7 +306,12 @@ impl Book {
     /// A job's progress.
     pub fn job_status(&self, id: JobId) -> Option<JobStatus> {
         let job = self.jobs.get(&id)?;
+        let pot = self.accounts.pot(&Pot::Job(id));
+        let of = |field: fn(&super::accounts::PotRec) -> u64| MicroTokens(pot.map_or(0, field));
         Some(JobStatus {
+            escrowed: of(|p| p.escrowed),
+            spent: of(|p| p.spent),
+            refunded: of(|p| p.refunded),
             job: id,
             module: job.spec.module,
             entry: job.spec.entry.clone(),
@@ -271,6 +344,16 @@ impl Book {
             })
             .collect();
         Some(JobResults { job: id, units })
+    }
+
+    /// Whether `id` is the validated output of a unit of one of `account`'s jobs.
+    pub fn owns_output(&self, account: &AccountId, id: &ContentId) -> bool {
+        self.jobs
+            .values()
+            .filter(|job| job.owner == Some(*account))
+            .flat_map(|job| (0..job.counts.total).map(|i| UnitId(job.first_unit.0 + i)))
+            .filter_map(|unit| self.unit(unit)?.settlement.as_ref()?.output)
+            .any(|output| output == *id)
     }
 
     /// A node's reputation (zeros for a node never judged).
@@ -312,9 +395,15 @@ impl Book {
     }
 }
 
-pub(super) fn new_job(spec: JobSpec, submitted_at_ms: u64, first_unit: UnitId) -> Job {
+pub(super) fn new_job(
+    owner: Option<AccountId>,
+    spec: JobSpec,
+    submitted_at_ms: u64,
+    first_unit: UnitId,
+) -> Job {
     let total = spec.inputs.len() as u64;
     Job {
+        owner,
         spec,
         submitted_at_ms,
         first_unit,

@@ -1,13 +1,17 @@
 //! The customers' HTTP API: blobs (`PUT /v1/blobs`, `GET /v1/blobs/{id}`), jobs
 //! (`POST /v1/jobs`, `GET /v1/jobs/{id}`, `GET /v1/jobs/{id}/results`) and the ledger
 //! (`GET /v1/ledger`). Errors are [`ApiError`] JSON with a 4xx or 5xx status.
+//!
+//! Every route but the ledger is signed by a customer account ([`Signed`]): a job is paid
+//! from its submitter's balance, and only its submitter may read it, its results and its
+//! outputs (another account gets 404, as if it did not exist).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -19,7 +23,11 @@ use idleshare_protocol::api::{
 use idleshare_protocol::job::MAX_UNIT_BYTES;
 use idleshare_protocol::{ContentId, JobId, JobSpec};
 
+use idleshare_protocol::auth::AccountId;
+
+use super::SubmitError;
 use super::ops::Op;
+use crate::auth::Signed;
 use idleshare_base::clock::unix_ms;
 
 use crate::server::Shared;
@@ -27,11 +35,23 @@ use crate::server::Shared;
 /// Largest job description accepted (100,000 inputs of 66 JSON bytes fit).
 const MAX_JOB_JSON: usize = 16 << 20;
 /// How long a request waits for its writes to commit.
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An error answer: a status and a sentence.
 #[derive(Debug)]
 pub struct Failure(StatusCode, String);
+
+impl Failure {
+    /// A status and a sentence.
+    pub fn new(status: StatusCode, error: impl ToString) -> Self {
+        Self(status, error.to_string())
+    }
+
+    /// The sentence.
+    pub fn message(&self) -> &str {
+        &self.1
+    }
+}
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -73,19 +93,24 @@ async fn blocking<T: Send + 'static>(
 
 async fn put_blob(
     State(shared): State<Arc<Shared>>,
+    signed: Signed,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<BlobStored>, Failure> {
-    let bytes = body.map_err(|e| Failure(e.status(), e.body_text()))?;
+) -> Result<Json<BlobStored>, Response> {
+    let bytes = body.map_err(|e| Failure(e.status(), e.body_text()).into_response())?;
+    signed
+        .check_body(&bytes)
+        .map_err(IntoResponse::into_response)?;
     let id = ContentId::of(&bytes);
     let ticket = shared.work.write(vec![Op::Blob {
         id,
+        owner: signed.account,
         bytes: Arc::from(&bytes[..]),
     }]);
     shared
         .work
         .wait_committed(ticket, COMMIT_TIMEOUT)
         .await
-        .map_err(internal)?;
+        .map_err(|e| internal(e).into_response())?;
     Ok(Json(BlobStored {
         id,
         len: bytes.len() as u64,
@@ -94,12 +119,24 @@ async fn put_blob(
 
 async fn get_blob(
     State(shared): State<Arc<Shared>>,
+    signed: Signed,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let id: ContentId = id
         .parse()
         .map_err(|e| Failure(StatusCode::BAD_REQUEST, format!("{e}")))?;
-    let bytes = blocking(move || shared.work.store().blob(&id).map_err(internal)).await?;
+    let account = signed.account;
+    let bytes = blocking(move || {
+        let store = shared.work.store();
+        let mine = store.blob_owned_by(&id, &account).map_err(internal)?
+            || shared.work.read(|book| book.owns_output(&account, &id));
+        if mine {
+            store.blob(&id).map_err(internal)
+        } else {
+            Ok(None)
+        }
+    })
+    .await?;
     let bytes =
         bytes.ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("blob {id} is not stored")))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
@@ -107,9 +144,26 @@ async fn get_blob(
 
 async fn submit(
     State(shared): State<Arc<Shared>>,
-    body: Result<Json<JobSpec>, JsonRejection>,
+    signed: Signed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<JobSubmitted>, Response> {
+    let bytes = body.map_err(|e| Failure(e.status(), e.body_text()).into_response())?;
+    signed
+        .check_body(&bytes)
+        .map_err(IntoResponse::into_response)?;
+    let spec: JobSpec = serde_json::from_slice(&bytes).map_err(|e| {
+        Failure(StatusCode::UNPROCESSABLE_ENTITY, format!("bad job: {e}")).into_response()
+    })?;
+    submit_spec(shared, signed.account, spec)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+async fn submit_spec(
+    shared: Arc<Shared>,
+    owner: AccountId,
+    spec: JobSpec,
 ) -> Result<Json<JobSubmitted>, Failure> {
-    let Json(spec) = body.map_err(|e| Failure(e.status(), e.body_text()))?;
     spec.validate().map_err(unprocessable)?;
     let reading = shared.clone();
     let checking = spec.clone();
@@ -139,11 +193,14 @@ async fn submit(
     .await?;
     let now = unix_ms();
     let (submitted, ticket) = shared.work.apply(|book, rng, ch| {
-        let submitted = book.submit(spec, input_lens, now, ch);
+        let submitted = book.submit(owner, spec, input_lens, now, ch);
         book.dispatch(now, rng, ch);
         submitted
     });
-    let (job, units) = submitted.map_err(unprocessable)?;
+    let (job, units) = submitted.map_err(|e| match e {
+        SubmitError::Money(money) => Failure(StatusCode::PAYMENT_REQUIRED, money.to_string()),
+        other => unprocessable(other),
+    })?;
     shared
         .work
         .wait_committed(ticket, COMMIT_TIMEOUT)
@@ -167,26 +224,33 @@ fn not_found(job: JobId) -> Failure {
 
 async fn job_status(
     State(shared): State<Arc<Shared>>,
+    signed: Signed,
     Path(id): Path<String>,
 ) -> Result<Json<JobStatus>, Failure> {
     let job = job_id(&id)?;
     shared
         .work
-        .read(|book| book.job_status(job))
+        .read(|book| mine(book, job, &signed).and_then(|_| book.job_status(job)))
         .map(Json)
         .ok_or_else(|| not_found(job))
 }
 
 async fn job_results(
     State(shared): State<Arc<Shared>>,
+    signed: Signed,
     Path(id): Path<String>,
 ) -> Result<Json<JobResults>, Failure> {
     let job = job_id(&id)?;
     shared
         .work
-        .read(|book| book.job_results(job))
+        .read(|book| mine(book, job, &signed).and_then(|_| book.job_results(job)))
         .map(Json)
         .ok_or_else(|| not_found(job))
+}
+
+/// The job, if `signed`'s account owns it (another account's job looks like none).
+fn mine<'a>(book: &'a super::Book, job: JobId, signed: &Signed) -> Option<&'a super::book::Job> {
+    book.job(job).filter(|j| j.owner == Some(signed.account))
 }
 
 async fn ledger(State(shared): State<Arc<Shared>>) -> Json<LedgerSummary> {

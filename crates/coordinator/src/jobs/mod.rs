@@ -7,20 +7,28 @@
 //! batched transactions ([`store`]; group commit), and releases messages to nodes only once
 //! their writes are committed. [`http`] is the customer-facing API.
 
+pub mod accounts;
+#[cfg(test)]
+mod accounts_tests;
 mod assign;
+pub mod audit;
 pub mod book;
 pub mod engine;
 pub mod http;
+pub(crate) mod money_http;
 pub mod ops;
+pub mod orders;
 pub mod receipts;
 mod restore;
 pub mod schedule;
-mod serving;
 mod settle;
+pub mod storage;
 pub mod store;
 mod store_load;
 pub mod validate;
 
+#[cfg(test)]
+mod money_tests;
 #[cfg(test)]
 mod store_tests;
 #[cfg(test)]
@@ -28,7 +36,7 @@ mod tests;
 
 use std::time::Duration;
 
-use idleshare_protocol::{CreditRate, ServingRate};
+use idleshare_protocol::{CreditRate, ServingRate, StorageRate};
 
 pub use assign::LeaseError;
 pub use book::{Book, SubmitError};
@@ -54,12 +62,19 @@ pub struct WorkConfig {
     pub max_abandons: u8,
     /// Valid results in a row from which a node may run units alone (adaptive replication).
     pub adaptive_streak: u64,
+    /// The operator's fee in basis points, on top of every payment to a node.
+    pub fee_bps: u32,
+    /// What keeping published content costs per copy.
+    pub storage_rate: StorageRate,
+    /// How often nodes holding copies are paid, in ms.
+    pub storage_period_ms: u64,
 }
 
 impl Default for WorkConfig {
     /// 10-minute leases; 1000 micro-tokens per megafuel (a 1e8-fuel unit earns 0.1 token);
     /// one token per GiB served; 3 extra results; given up after 3 abandons; adaptive from
-    /// 10 valid in a row.
+    /// 10 valid in a row; a 5 % operator fee; storage at 0.05 token per GiB-day per copy,
+    /// paid hourly.
     fn default() -> Self {
         Self {
             lease_ms: 600_000,
@@ -72,6 +87,11 @@ impl Default for WorkConfig {
             extra_results: 3,
             max_abandons: 3,
             adaptive_streak: 10,
+            fee_bps: 500,
+            storage_rate: StorageRate {
+                micro_tokens_per_gib_day: 50_000,
+            },
+            storage_period_ms: 3_600_000,
         }
     }
 }

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 
 use idleshare_protocol::api::{Reputation, UnitFailure, UnitState};
+use idleshare_protocol::auth::AccountId;
 use idleshare_protocol::{
     Assignment, ContentId, CoordinatorMessage, JobId, JobSpec, LeaseId, NodeId, SignedReceipt,
     UnitId, UnitReport,
 };
 use serde::{Deserialize, Serialize};
+
+use super::accounts::Movement;
 
 /// How a unit was settled (stored as JSON beside its state).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +33,8 @@ pub enum Op {
     Blob {
         /// Its id.
         id: ContentId,
+        /// The account that uploaded it (may read it back).
+        owner: AccountId,
         /// Its bytes.
         bytes: Arc<[u8]>,
     },
@@ -37,6 +42,8 @@ pub enum Op {
     Job {
         /// The job.
         id: JobId,
+        /// The account that pays for it.
+        owner: AccountId,
         /// Its spec.
         spec: JobSpec,
         /// When it was accepted.
@@ -108,6 +115,34 @@ pub enum Op {
     },
     /// A credit.
     Receipt(Box<SignedReceipt>),
+    /// A result judged invalid on arrival (it claims more fuel than the job's limit).
+    Invalid {
+        /// The lease it answered.
+        lease: LeaseId,
+    },
+    /// Tokens moved (see [`super::accounts`]).
+    Money {
+        /// What moved.
+        movement: Movement,
+        /// When (Unix ms).
+        at_ms: u64,
+        /// Why, for people (a deposit's payment reference).
+        note: String,
+    },
+    /// An order limit was signed (its escrow is a [`Op::Money`] beside it).
+    Order(Box<idleshare_protocol::order::SignedOrderLimit>),
+    /// Storage of a content was paid for.
+    Storage(super::storage::StorageTerm),
+    /// Its paid time is over (unused escrow went back).
+    StorageEnded {
+        /// The content.
+        content: ContentId,
+    },
+    /// An order limit was closed: its unused escrow went back.
+    OrderClosed {
+        /// Its serial.
+        serial: u64,
+    },
 }
 
 /// A message for a node, sent after the writes of the same decision are committed.

@@ -7,8 +7,10 @@ use std::collections::{HashMap, HashSet};
 use ed25519_dalek::SigningKey;
 use idleshare_protocol::api::{LedgerSummary, NodeAccount};
 use idleshare_protocol::cache::ServiceReceipt;
+use idleshare_protocol::order::{OrderLimit, SignedOrderLimit};
 use idleshare_protocol::{
-    ChainTip, Credit, CreditRate, MicroTokens, NodeId, Receipt, ServingRate, SignedReceipt, UnitId,
+    ChainTip, ContentId, Credit, CreditRate, MicroTokens, NodeId, Receipt, ServingRate,
+    SignedReceipt, UnitId,
 };
 
 /// One client session's bytes from one node.
@@ -24,6 +26,8 @@ pub struct Ledger {
     credited: HashSet<(NodeId, UnitId)>,
     /// Bytes credited per (node, client, session): receipts are cumulative.
     served: HashMap<ServingKey, u64>,
+    /// Storage periods credited per (node, content).
+    kept: HashSet<(NodeId, ContentId, u32)>,
     total: u64,
     receipts: u64,
 }
@@ -39,6 +43,7 @@ impl Ledger {
             tips: HashMap::new(),
             credited: HashSet::new(),
             served: HashMap::new(),
+            kept: HashSet::new(),
             total: 0,
             receipts: 0,
         }
@@ -84,24 +89,56 @@ impl Ledger {
                     .or_default();
                 *served = (*served).max(upto);
             }
+            Credit::Storage { content, period } => {
+                self.kept.insert((receipt.node, content, period));
+            }
         }
         self.total = self.total.saturating_add(receipt.amount.0);
         self.receipts += 1;
     }
 
-    /// Credits `node` for `fuel` of validated work on `unit`; `None` if already credited.
+    /// Whether `node` was already credited for `unit`.
+    pub fn credited(&self, node: &NodeId, unit: UnitId) -> bool {
+        self.credited.contains(&(*node, unit))
+    }
+
+    /// Credits `node` with `amount` for validated work on `unit`; `None` if already
+    /// credited. The caller has taken `amount` from the job's escrow.
     pub fn issue(
         &mut self,
         node: NodeId,
         unit: UnitId,
-        fuel: u64,
+        amount: MicroTokens,
         now_ms: u64,
     ) -> Option<SignedReceipt> {
         if !self.credited.insert((node, unit)) {
             return None;
         }
-        let amount = self.rate.credit(fuel);
         Some(self.sign(node, Credit::Unit(unit), amount, now_ms))
+    }
+
+    /// Whether `node` was already credited for storage `credit` (other kinds: false).
+    pub fn credited_work(&self, node: &NodeId, credit: &Credit) -> bool {
+        match *credit {
+            Credit::Storage { content, period } => self.kept.contains(&(*node, content, period)),
+            Credit::Unit(unit) => self.credited(node, unit),
+            Credit::Serving { .. } => false,
+        }
+    }
+
+    /// Credits `node` with `amount` for a storage period (check [`Ledger::credited_work`]
+    /// first); the caller has taken `amount` from the storage escrow.
+    pub fn issue_credit(
+        &mut self,
+        node: NodeId,
+        credit: Credit,
+        amount: MicroTokens,
+        now_ms: u64,
+    ) -> SignedReceipt {
+        if let Credit::Storage { content, period } = credit {
+            self.kept.insert((node, content, period));
+        }
+        self.sign(node, credit, amount, now_ms)
     }
 
     /// Bytes of `claim`'s session already credited.
@@ -110,8 +147,14 @@ impl Ledger {
         self.served.get(&key).copied().unwrap_or(0)
     }
 
+    /// Bytes a (checked) service receipt adds to its session, at most `cap` per session.
+    pub fn new_serving_bytes(&self, claim: &ServiceReceipt, cap: u64) -> u64 {
+        claim.bytes.min(cap).saturating_sub(self.served(claim))
+    }
+
     /// Credits the node named in a (checked) service receipt for the bytes it adds to its
-    /// session, at most `cap` bytes per session; `None` when it adds nothing.
+    /// session, at most `cap` bytes per session; `None` when it adds nothing. The caller
+    /// has taken the amount from the order's escrow.
     pub fn issue_serving(
         &mut self,
         claim: &ServiceReceipt,
@@ -166,6 +209,11 @@ impl Ledger {
         signed
     }
 
+    /// Signs an order limit with the coordinator's key.
+    pub fn sign_order(&self, limit: OrderLimit) -> SignedOrderLimit {
+        limit.sign(&self.key)
+    }
+
     /// The tip of `node`'s chain.
     pub fn tip(&self, node: &NodeId) -> ChainTip {
         self.tips.get(node).copied().unwrap_or(ChainTip::GENESIS)
@@ -214,13 +262,19 @@ mod tests {
         let node = node(2);
         let rate = RATE;
         let mut ledger = Ledger::new(key, rate, SERVING);
-        let first = ledger.issue(node, UnitId(1), 100_000_000, 5).unwrap();
+        let first = ledger
+            .issue(node, UnitId(1), rate.credit(100_000_000), 5)
+            .unwrap();
         assert_eq!(first.receipt.amount, MicroTokens(100_000));
         assert!(
-            ledger.issue(node, UnitId(1), 100_000_000, 6).is_none(),
+            ledger
+                .issue(node, UnitId(1), rate.credit(100_000_000), 6)
+                .is_none(),
             "paid once"
         );
-        let second = ledger.issue(node, UnitId(2), 2_000_000, 7).unwrap();
+        let second = ledger
+            .issue(node, UnitId(2), rate.credit(2_000_000), 7)
+            .unwrap();
         let tip = verify_chain([&first, &second], &ledger.issuer(), &node).unwrap();
         assert_eq!(tip, ledger.tip(&node));
         let summary = ledger.summary();
@@ -229,7 +283,7 @@ mod tests {
         restored.restore(&first);
         restored.restore(&second);
         assert_eq!(restored.summary(), summary);
-        assert!(restored.issue(node, UnitId(2), 1, 8).is_none());
+        assert!(restored.issue(node, UnitId(2), MicroTokens(1), 8).is_none());
     }
 
     #[test]

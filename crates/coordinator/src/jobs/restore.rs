@@ -6,7 +6,11 @@ use idleshare_protocol::{
     ContentId, JobId, JobSpec, LeaseId, NodeId, SignedReceipt, UnitId, UnitReport,
 };
 
+use idleshare_protocol::auth::AccountId;
+use idleshare_protocol::order::OrderLimit;
+
 use super::WorkConfig;
+use super::accounts::Movement;
 use super::book::{Book, Lease, LeaseState, ResultRec, new_job};
 use super::ops::Settlement;
 use super::receipts::Ledger;
@@ -31,11 +35,32 @@ pub struct UnitRow {
     pub settlement: Option<Settlement>,
 }
 
+/// A stored job.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    /// Its id.
+    pub id: JobId,
+    /// Who pays (none for jobs stored before accounts).
+    pub owner: Option<AccountId>,
+    /// What was asked.
+    pub spec: JobSpec,
+    /// When it was accepted.
+    pub submitted_at_ms: u64,
+    /// Its first unit.
+    pub first_unit: UnitId,
+}
+
 /// Everything stored, in id order.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    /// Jobs: id, spec, submission time, first unit.
-    pub jobs: Vec<(JobId, JobSpec, u64, UnitId)>,
+    /// Every movement of tokens, in the order applied.
+    pub movements: Vec<Movement>,
+    /// Storage still paid for.
+    pub storage: Vec<super::storage::StorageTerm>,
+    /// Every order limit, and whether it is closed.
+    pub orders: Vec<(OrderLimit, bool)>,
+    /// Jobs.
+    pub jobs: Vec<JobRow>,
     /// Units.
     pub units: Vec<UnitRow>,
     /// Leases: id, unit, node.
@@ -71,8 +96,24 @@ impl Book {
             }
         }
         let mut book = Book::new(config, ledger);
-        for (id, spec, submitted, first_unit) in snapshot.jobs {
-            book.jobs.insert(id, new_job(spec, submitted, first_unit));
+        for (index, movement) in snapshot.movements.iter().enumerate() {
+            book.accounts
+                .apply(movement)
+                .map_err(|e| bad(format!("movement {} ({movement:?}): {e}", index + 1)))?;
+        }
+        for (limit, closed) in snapshot.orders {
+            if closed {
+                book.orders.note_closed(limit.serial);
+            } else {
+                book.orders.insert(limit);
+            }
+        }
+        for term in snapshot.storage {
+            book.storage.insert(term);
+        }
+        for job in snapshot.jobs {
+            let row = new_job(job.owner, job.spec, job.submitted_at_ms, job.first_unit);
+            book.jobs.insert(job.id, row);
         }
         for (expected, row) in (1u64..).zip(snapshot.units) {
             if row.id.0 != expected {
@@ -119,10 +160,18 @@ impl Book {
             if let Some(lease) = book.lease_mut(report.lease) {
                 lease.state = LeaseState::Reported;
             }
+            let fuel_limit = book
+                .unit(unit)
+                .and_then(|u| book.jobs.get(&u.job))
+                .map_or(0, |j| j.spec.limits.fuel);
             if let Some(row) = book
                 .unit_mut(unit)
                 .filter(|u| u.state == UnitState::Pending)
             {
+                if report.fuel > fuel_limit {
+                    row.rejected.push(node);
+                    continue;
+                }
                 row.results.push(ResultRec {
                     lease: report.lease,
                     node,

@@ -2,10 +2,12 @@
 //! and a settled unit judges its results, pays the agreeing nodes with signed receipts and
 //! revokes the replicas still running.
 
+use idleshare_protocol::api::Pot;
 use idleshare_protocol::api::{UnitFailure, UnitState};
-use idleshare_protocol::{LeaseId, NodeId, UnitId, UnitOutcome, UnitReport, Verdict};
+use idleshare_protocol::{JobId, LeaseId, NodeId, UnitId, UnitOutcome, UnitReport, Verdict};
 use rand::Rng;
 
+use super::accounts::Movement;
 use super::assign::LeaseError;
 use super::book::{Book, LeaseState};
 use super::ops::{Changes, Op, Outbound, Settlement};
@@ -58,12 +60,18 @@ impl Book {
         if unit.state != UnitState::Pending {
             return Ok(ReportOutcome::Settled);
         }
-        if unit.results.iter().any(|r| r.node == node) {
+        if unit.results.iter().any(|r| r.node == node) || unit.rejected.contains(&node) {
             return Ok(ReportOutcome::Duplicate);
         }
+        let fuel_limit = self.jobs.get(&unit.job).map_or(0, |j| j.spec.limits.fuel);
         self.lapse(report.lease);
         if let Some(lease) = self.lease_mut(report.lease) {
             lease.state = LeaseState::Reported;
+        }
+        if report.fuel > fuel_limit {
+            self.reject_over_limit(unit_id, node, report, now_ms, ch);
+            self.dispatch(now_ms, rng, ch);
+            return Ok(ReportOutcome::Counted);
         }
         let message = match &report.outcome {
             UnitOutcome::Failed { message, .. } => idleshare_protocol::work::clip_message(message),
@@ -92,11 +100,93 @@ impl Book {
             Decision::Settle { key, agreeing, .. } => {
                 self.settle(unit_id, key, &agreeing, now_ms, ch)
             }
-            Decision::GiveUp(reason) => self.give_up(unit_id, reason, ch),
+            Decision::GiveUp(reason) => self.give_up(unit_id, reason, now_ms, ch),
             Decision::Wait { .. } => self.refresh(unit_id),
         }
         self.dispatch(now_ms, rng, ch);
         Ok(ReportOutcome::Counted)
+    }
+
+    /// A report claiming more fuel than the job allows is invalid on arrival: it can never
+    /// agree with anything, its node is marked down and gets no other replica of the unit.
+    /// Too many of them give the unit up.
+    fn reject_over_limit(
+        &mut self,
+        unit_id: UnitId,
+        node: NodeId,
+        report: &UnitReport,
+        now_ms: u64,
+        ch: &mut Changes,
+    ) {
+        ch.ops.push(Op::Result {
+            lease: report.lease,
+            unit: unit_id,
+            node,
+            report: report.clone(),
+            received_at_ms: now_ms,
+        });
+        ch.ops.push(Op::Invalid {
+            lease: report.lease,
+        });
+        let reputation = {
+            let record = &mut self.node_mut(node).reputation;
+            record.consecutive_valid = 0;
+            record.invalid += 1;
+            *record
+        };
+        ch.ops.push(Op::Reputation { node, reputation });
+        let extra = usize::from(self.config.extra_results);
+        let Some(unit) = self.unit_mut(unit_id) else {
+            return;
+        };
+        unit.rejected.push(node);
+        if unit.rejected.len() > extra {
+            let reason = format!(
+                "{} results claimed more fuel than the limit",
+                unit.rejected.len()
+            );
+            self.give_up(unit_id, reason, now_ms, ch);
+        } else {
+            self.refresh(unit_id);
+        }
+    }
+
+    /// Pays `node` for an agreed result of `unit_id`: `min(fuel, limit)` at the rate, plus
+    /// the fee, out of the job's escrow; `None` if already paid or the escrow is short.
+    fn pay_result(
+        &mut self,
+        node: NodeId,
+        unit_id: UnitId,
+        job_id: JobId,
+        fuel: u64,
+        now_ms: u64,
+        ch: &mut Changes,
+    ) -> Option<u64> {
+        if self.ledger.credited(&node, unit_id) {
+            return None;
+        }
+        let limit = self.jobs.get(&job_id)?.spec.limits.fuel;
+        let amount = self.config.credit_rate.credit(fuel.min(limit));
+        let fee = self.accounts.fee(amount.0);
+        let pay = Movement::Pay {
+            pot: Pot::Job(job_id),
+            node,
+            amount: amount.0,
+            fee,
+        };
+        if amount.0 > 0 || fee > 0 {
+            if let Err(e) = self.money(pay, unit_id.to_string(), now_ms, ch) {
+                tracing::error!("{unit_id}: cannot pay {node}: {e}");
+                return None;
+            }
+        }
+        let receipt = self.ledger.issue(node, unit_id, amount, now_ms)?;
+        ch.ops.push(Op::Receipt(Box::new(receipt.clone())));
+        ch.out.push(Outbound::Receipt {
+            node,
+            receipt: Box::new(receipt),
+        });
+        Some(amount.0)
     }
 
     /// Settles a unit on `key`: judges every result, pays the agreeing nodes, revokes the
@@ -164,13 +254,8 @@ impl Book {
                 continue;
             }
             valid.push(result.lease);
-            if let Some(receipt) = self.ledger.issue(result.node, unit_id, fuel, now_ms) {
-                paid = paid.saturating_add(receipt.receipt.amount.0);
-                ch.ops.push(Op::Receipt(Box::new(receipt.clone())));
-                ch.out.push(Outbound::Receipt {
-                    node: result.node,
-                    receipt: Box::new(receipt),
-                });
+            if let Some(amount) = self.pay_result(result.node, unit_id, job_id, fuel, now_ms, ch) {
+                paid = paid.saturating_add(amount);
             }
         }
         if let Some(job) = self.jobs.get_mut(&job_id) {
@@ -184,11 +269,17 @@ impl Book {
             valid,
             invalid,
         });
-        self.close(unit_id, state, settlement, ch);
+        self.close(unit_id, state, settlement, now_ms, ch);
     }
 
     /// Gives a unit up (no quorum possible, or abandoned by too many nodes); nobody is paid.
-    pub(super) fn give_up(&mut self, unit_id: UnitId, reason: String, ch: &mut Changes) {
+    pub(super) fn give_up(
+        &mut self,
+        unit_id: UnitId,
+        reason: String,
+        now_ms: u64,
+        ch: &mut Changes,
+    ) {
         let settlement = Settlement {
             gave_up: Some(reason),
             ..Settlement::default()
@@ -200,7 +291,7 @@ impl Book {
             valid: Vec::new(),
             invalid: Vec::new(),
         });
-        self.close(unit_id, UnitState::GaveUp, settlement, ch);
+        self.close(unit_id, UnitState::GaveUp, settlement, now_ms, ch);
     }
 
     /// Marks a unit settled, counts it in its job and revokes its running replicas.
@@ -209,6 +300,7 @@ impl Book {
         unit_id: UnitId,
         state: UnitState,
         settlement: Settlement,
+        now_ms: u64,
         ch: &mut Changes,
     ) {
         let Some(unit) = self.unit_mut(unit_id) else {
@@ -219,8 +311,13 @@ impl Book {
         unit.results.clear();
         let running = std::mem::take(&mut unit.running);
         let job_id = unit.job;
+        let mut finished = false;
         if let Some(job) = self.jobs.get_mut(&job_id) {
             count_settled(&mut job.counts, state);
+            finished = job.counts.pending == 0;
+        }
+        if finished {
+            self.refund_job(job_id, now_ms, ch);
         }
         for (lease, node) in running {
             if let Some(held) = self.lease_mut(lease) {
@@ -234,6 +331,24 @@ impl Book {
             ch.out.push(Outbound::Revoke { node, lease });
         }
         self.refresh(unit_id);
+    }
+}
+
+impl Book {
+    /// Gives a finished job's unspent escrow back to its owner.
+    fn refund_job(&mut self, job_id: JobId, now_ms: u64, ch: &mut Changes) {
+        let pot = Pot::Job(job_id);
+        let held = self.accounts.pot(&pot).map_or(0, |p| p.held());
+        if held > 0
+            && let Err(e) = self.money(
+                Movement::Refund { pot, amount: held },
+                String::new(),
+                now_ms,
+                ch,
+            )
+        {
+            tracing::error!("{job_id}: cannot refund its escrow: {e}");
+        }
     }
 }
 

@@ -14,14 +14,16 @@ use idleshare_protocol::api::UnitState;
 use idleshare_protocol::{ContentId, NodeId, SignedReceipt};
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::accounts::Movement;
 use super::ops::Op;
 use super::restore::Snapshot;
 use crate::store::StoreError;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS blobs (id BLOB PRIMARY KEY, len INTEGER NOT NULL, bytes BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blob_owners (id BLOB NOT NULL, account BLOB NOT NULL, PRIMARY KEY (id, account));
 CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, spec TEXT NOT NULL,
-    submitted_at_ms INTEGER NOT NULL, first_unit INTEGER NOT NULL);
+    submitted_at_ms INTEGER NOT NULL, first_unit INTEGER NOT NULL, owner BLOB);
 CREATE TABLE IF NOT EXISTS units (id INTEGER PRIMARY KEY, job INTEGER NOT NULL, idx INTEGER NOT NULL,
     input BLOB NOT NULL, input_len INTEGER NOT NULL, quorum INTEGER NOT NULL,
     state TEXT NOT NULL, settlement TEXT);
@@ -35,7 +37,55 @@ CREATE TABLE IF NOT EXISTS reputation (node BLOB PRIMARY KEY, consecutive_valid 
     valid INTEGER NOT NULL, invalid INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (node BLOB NOT NULL, seq INTEGER NOT NULL, unit INTEGER,
     amount INTEGER NOT NULL, signed BLOB NOT NULL, PRIMARY KEY (node, seq), UNIQUE (node, unit));
+CREATE TABLE IF NOT EXISTS movements (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL, account BLOB, pot TEXT, node BLOB,
+    amount INTEGER NOT NULL CHECK (amount >= 0), fee INTEGER NOT NULL CHECK (fee >= 0),
+    note TEXT NOT NULL, movement TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (serial INTEGER PRIMARY KEY, signed BLOB NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS storage (content BLOB PRIMARY KEY, term TEXT NOT NULL,
+    ended INTEGER NOT NULL DEFAULT 0);
 ";
+
+/// Columns added after a table was first shipped: (table, column, type).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("jobs", "owner", "BLOB")];
+
+/// Adds the columns an older file lacks (jobs from before accounts have no owner).
+fn migrate(db: &Db) -> Result<(), StoreError> {
+    let connection = db.lock();
+    for (table, column, kind) in ADDED_COLUMNS {
+        let mut columns = connection.prepare(&format!("PRAGMA table_info({table})"))?;
+        let names: Vec<String> = columns
+            .query_map([], |row| row.get::<_, String>(1))?
+            .collect::<Result<_, _>>()?;
+        if !names.iter().any(|name| name == column) {
+            connection.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// An amount as SQLite's signed integer; larger ones are refused, never wrapped.
+pub(super) fn sql_amount(amount: u64) -> Result<i64, StoreError> {
+    i64::try_from(amount).map_err(|_| corrupt("amount", format!("{amount} exceeds i64")))
+}
+
+/// Sums of the movement rows, per kind, and of the receipt rows (the audit's durable side).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoredTotals {
+    /// Sum of deposits.
+    pub deposits: u64,
+    /// Sum of payments to nodes.
+    pub paid: u64,
+    /// Sum of fees.
+    pub fees: u64,
+    /// Movement rows.
+    pub movements: u64,
+    /// Sum of receipts.
+    pub receipts_total: u64,
+    /// Receipt rows.
+    pub receipts: u64,
+}
 
 /// The work database.
 pub struct WorkStore {
@@ -83,8 +133,10 @@ pub(super) fn parse_state(label: &str) -> Result<UnitState, StoreError> {
 impl WorkStore {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let writer = Db::open(path, Durability::ProcessCrash, SCHEMA)?;
+        migrate(&writer)?;
         Ok(Self {
-            writer: Db::open(path, Durability::ProcessCrash, SCHEMA)?,
+            writer,
             reader: Db::open(path, Durability::ProcessCrash, SCHEMA)?,
         })
     }
@@ -107,6 +159,38 @@ impl WorkStore {
         Ok(query
             .query_row([id.as_bytes().as_slice()], |row| row.get(0))
             .optional()?)
+    }
+
+    /// Whether `account` uploaded blob `id`.
+    pub fn blob_owned_by(&self, id: &ContentId, account: &NodeId) -> Result<bool, StoreError> {
+        let connection = self.reader.lock();
+        let mut query = connection
+            .prepare_cached("SELECT 1 FROM blob_owners WHERE id = ?1 AND account = ?2")?;
+        Ok(query
+            .query_row(
+                params![id.as_bytes().as_slice(), account.as_bytes().as_slice()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// When the storage of `content` ran out, if it ran out (and was not paid again).
+    pub fn storage_ended(&self, content: &ContentId) -> Result<Option<u64>, StoreError> {
+        let connection = self.reader.lock();
+        let mut query =
+            connection.prepare_cached("SELECT term, ended FROM storage WHERE content = ?1")?;
+        let row: Option<(String, i64)> = query
+            .query_row([content.as_bytes().as_slice()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let Some((json, 1)) = row else {
+            return Ok(None);
+        };
+        let term: super::storage::StorageTerm =
+            serde_json::from_str(&json).map_err(|e| corrupt("storage", e))?;
+        Ok(Some(term.paid_until_ms()))
     }
 
     /// A blob's length, if stored.
@@ -137,15 +221,37 @@ impl WorkStore {
             .collect()
     }
 
-    /// Sum and count of every stored receipt (the ledger's audit).
-    pub fn receipt_totals(&self) -> Result<(u64, u64), StoreError> {
+    /// Sums of the durable rows, computed by SQLite (whose `SUM` fails on overflow instead
+    /// of wrapping).
+    pub fn stored_totals(&self) -> Result<StoredTotals, StoreError> {
         let connection = self.reader.lock();
+        let mut totals = StoredTotals::default();
+        let mut kinds = connection.prepare_cached(
+            "SELECT kind, COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0), COUNT(*) FROM movements GROUP BY kind",
+        )?;
+        let mut rows = kinds.query([])?;
+        while let Some(row) = rows.next()? {
+            let kind: String = row.get(0)?;
+            let (amount, fee, count): (i64, i64, i64) = (row.get(1)?, row.get(2)?, row.get(3)?);
+            let amount = u64::try_from(amount).map_err(|e| corrupt("movements", e))?;
+            match kind.as_str() {
+                "deposit" => totals.deposits = amount,
+                "pay" => {
+                    totals.paid = amount;
+                    totals.fees = u64::try_from(fee).map_err(|e| corrupt("movements", e))?;
+                }
+                _ => {}
+            }
+            totals.movements += count as u64;
+        }
         let (sum, count): (i64, i64) = connection.query_row(
             "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM receipts",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        Ok((sum as u64, count as u64))
+        totals.receipts_total = u64::try_from(sum).map_err(|e| corrupt("receipts", e))?;
+        totals.receipts = count as u64;
+        Ok(totals)
     }
 
     /// Everything needed to rebuild the book.
@@ -156,16 +262,22 @@ impl WorkStore {
 
 fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
     match op {
-        Op::Blob { id, bytes } => {
+        Op::Blob { id, owner, bytes } => {
             tx.prepare_cached("INSERT OR IGNORE INTO blobs (id, len, bytes) VALUES (?1, ?2, ?3)")?
                 .execute(params![
                     id.as_bytes().as_slice(),
                     bytes.len() as i64,
                     &bytes[..]
                 ])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO blob_owners (id, account) VALUES (?1, ?2)")?
+                .execute(params![
+                    id.as_bytes().as_slice(),
+                    owner.as_bytes().as_slice()
+                ])?;
         }
         Op::Job {
             id,
+            owner,
             spec,
             submitted_at_ms,
             first_unit,
@@ -173,13 +285,14 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
         } => {
             let json = serde_json::to_string(spec).map_err(|e| corrupt("jobs", e))?;
             tx.prepare_cached(
-                "INSERT INTO jobs (id, spec, submitted_at_ms, first_unit) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO jobs (id, spec, submitted_at_ms, first_unit, owner) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 id.0 as i64,
                 json,
                 *submitted_at_ms as i64,
-                first_unit.0 as i64
+                first_unit.0 as i64,
+                owner.as_bytes().as_slice()
             ])?;
             let mut unit = tx.prepare_cached(
                 "INSERT INTO units (id, job, idx, input, input_len, quorum, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
@@ -273,10 +386,79 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
                     receipt.node.as_bytes().as_slice(),
                     receipt.seq as i64,
                     receipt.work.unit().map(|unit| unit.0 as i64),
-                    receipt.amount.0 as i64,
+                    sql_amount(receipt.amount.0)?,
                     bytes
                 ])?;
         }
+        Op::Invalid { lease } => {
+            tx.prepare_cached("UPDATE results SET valid = 0 WHERE lease = ?1")?
+                .execute([lease.0 as i64])?;
+        }
+        Op::Money {
+            movement,
+            at_ms,
+            note,
+        } => write_movement(tx, movement, *at_ms, note)?,
+        Op::Order(signed) => {
+            let bytes = postcard::to_stdvec(signed.as_ref()).map_err(|e| corrupt("orders", e))?;
+            tx.prepare_cached("INSERT INTO orders (serial, signed) VALUES (?1, ?2)")?
+                .execute(params![sql_amount(signed.limit.serial)?, bytes])?;
+        }
+        Op::Storage(term) => {
+            let json = serde_json::to_string(term).map_err(|e| corrupt("storage", e))?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO storage (content, term, ended) VALUES (?1, ?2, 0)",
+            )?
+            .execute(params![term.content.as_bytes().as_slice(), json])?;
+        }
+        Op::StorageEnded { content } => {
+            tx.prepare_cached("UPDATE storage SET ended = 1 WHERE content = ?1")?
+                .execute([content.as_bytes().as_slice()])?;
+        }
+        Op::OrderClosed { serial } => {
+            tx.prepare_cached("UPDATE orders SET closed = 1 WHERE serial = ?1")?
+                .execute([sql_amount(*serial)?])?;
+        }
     }
+    Ok(())
+}
+
+fn write_movement(
+    tx: &Transaction<'_>,
+    movement: &Movement,
+    at_ms: u64,
+    note: &str,
+) -> Result<(), StoreError> {
+    let (kind, account, pot, node, amount, fee) = match *movement {
+        Movement::Deposit { account, amount } => ("deposit", Some(account), None, None, amount, 0),
+        Movement::Escrow {
+            account,
+            pot,
+            amount,
+        } => ("escrow", Some(account), Some(pot), None, amount, 0),
+        Movement::Refund { pot, amount } => ("refund", None, Some(pot), None, amount, 0),
+        Movement::Pay {
+            pot,
+            node,
+            amount,
+            fee,
+        } => ("pay", None, Some(pot), Some(node), amount, fee),
+    };
+    let json = serde_json::to_string(movement).map_err(|e| corrupt("movements", e))?;
+    tx.prepare_cached(
+        "INSERT INTO movements (at_ms, kind, account, pot, node, amount, fee, note, movement)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        sql_amount(at_ms)?,
+        kind,
+        account.map(|a| a.as_bytes().to_vec()),
+        pot.map(|p| p.to_string()),
+        node.map(|n| n.as_bytes().to_vec()),
+        sql_amount(amount)?,
+        sql_amount(fee)?,
+        note,
+        json
+    ])?;
     Ok(())
 }

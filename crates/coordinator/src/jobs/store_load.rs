@@ -5,7 +5,11 @@ use idleshare_protocol::{JobId, JobSpec, LeaseId, NodeId, SignedReceipt, UnitId,
 use rusqlite::Connection;
 
 use super::ops::Settlement;
-use super::restore::{Snapshot, UnitRow};
+use idleshare_protocol::order::SignedOrderLimit;
+
+use super::accounts::Movement;
+use super::restore::{JobRow, Snapshot, UnitRow};
+use super::storage::StorageTerm;
 use super::store::{content_id, corrupt as corrupt_row, node_id as decode_node, parse_state};
 use crate::store::StoreError;
 
@@ -28,16 +32,18 @@ fn rows<T>(
 pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
     let jobs = rows(
         connection,
-        "SELECT id, spec, submitted_at_ms, first_unit FROM jobs ORDER BY id",
+        "SELECT id, spec, submitted_at_ms, first_unit, owner FROM jobs ORDER BY id",
         |row| {
             let spec: JobSpec = serde_json::from_str(&row.get::<_, String>(1)?)
                 .map_err(|e| corrupt_row("jobs", e))?;
-            Ok((
-                JobId(row.get::<_, i64>(0)? as u64),
+            let owner: Option<Vec<u8>> = row.get(4)?;
+            Ok(JobRow {
+                id: JobId(row.get::<_, i64>(0)? as u64),
+                owner: owner.map(|bytes| decode_node(&bytes)).transpose()?,
                 spec,
-                row.get::<_, i64>(2)? as u64,
-                UnitId(row.get::<_, i64>(3)? as u64),
-            ))
+                submitted_at_ms: row.get::<_, i64>(2)? as u64,
+                first_unit: UnitId(row.get::<_, i64>(3)? as u64),
+            })
         },
     )?;
     let units = rows(
@@ -84,7 +90,35 @@ pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
                 .map_err(|e| corrupt_row("receipts", e))
         },
     )?;
+    let movements = rows(
+        connection,
+        "SELECT movement FROM movements ORDER BY seq",
+        |row| {
+            serde_json::from_str::<Movement>(&row.get::<_, String>(0)?)
+                .map_err(|e| corrupt_row("movements", e))
+        },
+    )?;
+    let orders = rows(
+        connection,
+        "SELECT signed, closed FROM orders ORDER BY serial",
+        |row| {
+            let signed: SignedOrderLimit = postcard::from_bytes(&row.get::<_, Vec<u8>>(0)?)
+                .map_err(|e| corrupt_row("orders", e))?;
+            Ok((signed.limit, row.get::<_, i64>(1)? != 0))
+        },
+    )?;
+    let storage = rows(
+        connection,
+        "SELECT term FROM storage WHERE ended = 0",
+        |row| {
+            serde_json::from_str::<StorageTerm>(&row.get::<_, String>(0)?)
+                .map_err(|e| corrupt_row("storage", e))
+        },
+    )?;
     Ok(Snapshot {
+        storage,
+        movements,
+        orders,
         jobs,
         units,
         leases,

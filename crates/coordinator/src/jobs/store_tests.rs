@@ -8,8 +8,9 @@ use idleshare_protocol::api::UnitState;
 use idleshare_protocol::receipt::verify_chain;
 use idleshare_protocol::{ContentId, JobId, LeaseId, UnitId};
 
+use super::accounts::Movement;
 use super::ops::{Op, Outbound};
-use super::tests::{coordinator_key, node, output, spec};
+use super::tests::{FUNDS, coordinator_key, customer, node, output, spec};
 use super::{Engine, ReportOutcome, WorkConfig};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -67,9 +68,17 @@ async fn a_restart_loses_nothing_committed_and_pays_nothing_twice() {
     let blob = Arc::<[u8]>::from(&b"input"[..]);
     let ticket = engine.write(vec![Op::Blob {
         id: ContentId::of(&blob),
+        owner: customer(),
         bytes: blob.clone(),
     }]);
-    let (submitted, _) = engine.apply(|book, _, ch| book.submit(spec(4, 2), vec![5; 4], 5, ch));
+    let (submitted, _) = engine.apply(|book, _, ch| {
+        let deposit = Movement::Deposit {
+            account: customer(),
+            amount: FUNDS,
+        };
+        book.money(deposit, String::new(), 1, ch).unwrap();
+        book.submit(customer(), spec(4, 2), vec![5; 4], 5, ch)
+    });
     assert_eq!(submitted.unwrap().0, JobId(1));
     engine.wait_committed(ticket + 1, WAIT).await.unwrap();
     let one = join(&engine, 1, 4).await;
@@ -109,10 +118,14 @@ async fn a_restart_loses_nothing_committed_and_pays_nothing_twice() {
     );
     let summary = engine.read(|book| book.ledger().summary());
     assert_eq!(summary.receipts, 6, "two per settled unit, once each");
+    let stored = engine.store().stored_totals().unwrap();
     assert_eq!(
-        engine.store().receipt_totals().unwrap(),
+        (stored.receipts_total, stored.receipts),
         (summary.total.0, 6)
     );
+    let audit = super::audit::audit(&engine).unwrap();
+    assert!(audit.balanced, "{:?}", audit.problems);
+    assert_eq!(audit.paid_to_nodes, summary.total);
     for seed in [1, 2] {
         let chain = engine.store().receipts(&node(seed), 1, 100).unwrap();
         let tip = verify_chain(&chain, &engine.issuer(), &node(seed)).unwrap();

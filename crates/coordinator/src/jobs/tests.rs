@@ -11,6 +11,7 @@ use idleshare_protocol::{
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::accounts::Movement;
 use super::ops::{Changes, Outbound};
 use super::receipts::Ledger;
 use super::{Book, ReportOutcome, WorkConfig};
@@ -20,6 +21,14 @@ pub(super) const FUEL: u64 = 100_000_000;
 pub(super) fn node(seed: u8) -> NodeId {
     NodeId::from(SigningKey::from_bytes(&[seed; 32]).verifying_key())
 }
+
+/// The account that pays for the jobs in these tests.
+pub(super) fn customer() -> NodeId {
+    node(150)
+}
+
+/// What the test customer starts with (plenty).
+pub(super) const FUNDS: u64 = 1_000_000_000_000;
 
 pub(super) fn coordinator_key() -> SigningKey {
     SigningKey::from_bytes(&[200; 32])
@@ -60,8 +69,15 @@ pub(super) struct Harness {
 impl Harness {
     pub fn new(config: WorkConfig) -> Self {
         let ledger = Ledger::new(coordinator_key(), config.credit_rate, config.serving_rate);
+        let mut book = Book::new(config, ledger);
+        let deposit = Movement::Deposit {
+            account: customer(),
+            amount: FUNDS,
+        };
+        book.money(deposit, String::new(), 0, &mut Changes::default())
+            .unwrap();
         Self {
-            book: Book::new(config, ledger),
+            book,
             rng: StdRng::seed_from_u64(1),
             now: 1_000,
             receipts: Vec::new(),
@@ -74,6 +90,7 @@ impl Harness {
         let (job, _) = self
             .book
             .submit(
+                customer(),
                 spec(inputs, replication),
                 vec![4; inputs],
                 self.now,

@@ -12,6 +12,7 @@ use idleshare_cache::{
     fetch_range, resolve,
 };
 use idleshare_protocol::cache::{PinOrder, PinOutcome};
+use idleshare_protocol::order::SignedOrderLimit;
 use idleshare_protocol::tree::ByteRange;
 use idleshare_protocol::{ContentId, NodeId};
 use rand::seq::SliceRandom;
@@ -67,8 +68,10 @@ async fn wait_for_network(service: &CacheService) {
 }
 
 /// A place to fetch from.
+/// Where a fill comes from: a peer (under the order limit the pin order carries for it)
+/// or the coordinator's origin copy.
 enum Source {
-    Peer(NodeId, SocketAddr),
+    Peer(NodeId, SocketAddr, Box<SignedOrderLimit>),
     Origin,
 }
 
@@ -80,7 +83,11 @@ async fn fill(service: &CacheService, order: &PinOrder) -> PinOutcome {
         .peers
         .iter()
         .filter(|peer| peer.node != service.node)
-        .filter_map(|peer| peer.direct.map(|addr| Source::Peer(peer.node, addr)))
+        .filter_map(|peer| {
+            let order = peer.order.clone()?;
+            peer.direct
+                .map(|addr| Source::Peer(peer.node, addr, Box::new(order)))
+        })
         .collect();
     sources.shuffle(&mut rand::rng());
     sources.push(Source::Origin);
@@ -132,7 +139,7 @@ async fn fill_from(
     source: &Source,
 ) -> Result<(), FillError> {
     let (server, addr) = match source {
-        Source::Peer(node, addr) => (*node, *addr),
+        Source::Peer(node, addr, _) => (*node, *addr),
         Source::Origin => {
             let addr = resolve(&service.coordinator.host_port()).await?;
             (service.coordinator.key, addr)
@@ -141,7 +148,9 @@ async fn fill_from(
     let endpoint = client_endpoint(addr)?;
     let connection = connect(&endpoint, &service.key, server, addr, CONNECT_TIMEOUT).await?;
     let route = match source {
-        Source::Peer(node, _) => Route::node(connection.clone(), *node),
+        Source::Peer(node, _, order) => {
+            Route::node(connection.clone(), *node).with_order(Some((**order).clone()))
+        }
         Source::Origin => Route::origin(connection.clone()),
     };
     let result = fetch_into_store(service, order.content, order.size, &route).await;

@@ -64,7 +64,7 @@ pub(crate) async fn serve_stream(
         Err(_) => return,
     };
     match request {
-        CacheRequest::Range(range) => serve_range(service, send, range).await,
+        CacheRequest::Range(range) => serve_range(service, send, range, client).await,
         CacheRequest::Receipt(receipt) => {
             let answer_to = take_receipt(service, receipt, client);
             answer(&mut send, answer_to).await;
@@ -82,10 +82,18 @@ async fn answer(send: &mut SendStream, response: CacheResponse) {
     }
 }
 
-async fn serve_range(service: &CacheService, mut send: SendStream, request: RangeRequest) {
+async fn serve_range(
+    service: &CacheService,
+    mut send: SendStream,
+    request: RangeRequest,
+    client: Option<NodeId>,
+) {
     let permission = network_permission(&service.activity.borrow());
     if let NetworkPermission::Closed(reason) = permission {
         return answer(&mut send, CacheResponse::Busy { reason }).await;
+    }
+    if let Err(message) = service.order_permits(&request, client, unix_ms()) {
+        return answer(&mut send, CacheResponse::Refused { message }).await;
     }
     let Ok(_permit) = service.streams.try_acquire() else {
         let reason = "serving as many clients as it can".to_owned();

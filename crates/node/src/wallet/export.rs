@@ -41,6 +41,7 @@ fn exported(receipt: &SignedReceipt) -> ExportedReceipt {
     let r = &receipt.receipt;
     let (content, bytes_served) = match r.work {
         Credit::Serving { content, bytes, .. } => (Some(content.to_string()), Some(bytes)),
+        Credit::Storage { content, .. } => (Some(content.to_string()), None),
         Credit::Unit(_) => (None, None),
     };
     ExportedReceipt {

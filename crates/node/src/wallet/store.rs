@@ -35,7 +35,7 @@ pub(super) struct WalletStore {
 fn served_bytes(work: &Credit) -> u64 {
     match work {
         Credit::Serving { bytes, .. } => *bytes,
-        Credit::Unit(_) => 0,
+        Credit::Unit(_) | Credit::Storage { .. } => 0,
     }
 }
 

@@ -71,6 +71,23 @@ pub fn lie(settled: Settled) -> Settled {
     }
 }
 
+/// How much more fuel than it used an inflating node claims: more than any job's limit.
+#[cfg(feature = "test-hooks")]
+pub const INFLATED_FUEL: u64 = 1 << 50;
+
+/// Test only (the `test-hooks` feature): the report of a node that claims far more fuel
+/// than it used (and than the job allows), to be paid more; the output is left honest.
+#[cfg(feature = "test-hooks")]
+pub fn inflate_fuel(settled: Settled) -> Settled {
+    match settled {
+        Settled::Report(report, bytes) => {
+            let fuel = report.fuel.saturating_add(INFLATED_FUEL);
+            Settled::Report(UnitReport { fuel, ..report }, bytes)
+        }
+        other => other,
+    }
+}
+
 /// The report for a module that cannot be loaded: a module that breaks the ABI fails the
 /// same way everywhere (a validated failure); anything else is this node's problem.
 pub fn settle_load_error(lease: LeaseId, error: &LoadError) -> Settled {

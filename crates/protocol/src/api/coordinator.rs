@@ -5,7 +5,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::address::CoordinatorAddress;
 use crate::ids::NodeId;
-use crate::receipt::{CreditRate, ServingRate};
+use crate::receipt::{CreditRate, ServingRate, StorageRate};
+
+fn no_storage_rate() -> StorageRate {
+    StorageRate {
+        micro_tokens_per_gib_day: 0,
+    }
+}
 
 /// What a coordinator says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +32,16 @@ pub struct CoordinatorInfo {
     pub credit_rate: CreditRate,
     /// What it pays for serving cached content.
     pub serving_rate: ServingRate,
+    /// The operator's fee, in basis points (1/100 of a percent) on top of every payment to
+    /// a node, taken from the same escrow.
+    #[serde(default)]
+    pub fee_bps: u32,
+    /// What keeping published content costs, per copy (the origin's counts as one).
+    #[serde(default = "no_storage_rate")]
+    pub storage_rate: StorageRate,
+    /// How often nodes holding copies are paid for them, in ms.
+    #[serde(default)]
+    pub storage_period_ms: u64,
     /// The largest content it accepts for publishing, in bytes.
     pub max_publish_bytes: u64,
     /// Live copies kept of published content unless the publisher asks otherwise.

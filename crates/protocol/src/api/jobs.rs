@@ -84,8 +84,17 @@ pub struct JobStatus {
     pub finished: bool,
     /// Fuel of all validated units.
     pub fuel: u64,
-    /// Tokens paid for this job so far.
+    /// Tokens paid to nodes for this job so far.
     pub paid: MicroTokens,
+    /// Set aside from the customer's balance when it was submitted.
+    #[serde(default)]
+    pub escrowed: MicroTokens,
+    /// Spent so far: paid to nodes plus the operator's fee.
+    #[serde(default)]
+    pub spent: MicroTokens,
+    /// Given back to the balance (when the job finished).
+    #[serde(default)]
+    pub refunded: MicroTokens,
 }
 
 /// A settled failure, as validated.

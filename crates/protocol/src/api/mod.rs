@@ -5,11 +5,13 @@
 //! - [`nodes`]: `GET /v1/nodes`;
 //! - [`coordinator`]: `GET /v1/coordinator`;
 //! - [`jobs`]: blobs, jobs and the ledger;
+//! - [`accounts`]: customer accounts, deposits and the audit;
 //! - [`content`]: publishing, content status, bad-data reports and the gateway;
 //! - `GET /metrics`: counters in the Prometheus text format (not JSON).
 //!
 //! Errors come back as [`ApiError`] with a 4xx or 5xx status.
 
+pub mod accounts;
 pub mod content;
 pub mod coordinator;
 pub mod jobs;
@@ -21,7 +23,11 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use content::{BadDataReport, ContentPublished, ContentStatus, PinView, PublishQuery};
+pub use accounts::{AccountView, AuditReport, DepositRequest, Deposited, Pot, PotView};
+pub use content::{
+    BadDataReport, ContentOrders, ContentPublished, ContentStatus, OrdersRequest, PinView,
+    PublishQuery,
+};
 pub use coordinator::CoordinatorInfo;
 pub use jobs::{
     BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary, NodeAccount, UnitCounts,

@@ -25,6 +25,14 @@ pub const JOB: &str = "/v1/jobs/{id}";
 pub const JOB_RESULTS: &str = "/v1/jobs/{id}/results";
 /// `GET`: the ledger.
 pub const LEDGER: &str = "/v1/ledger";
+/// `GET` (signed): the signer's own account.
+pub const ACCOUNT: &str = "/v1/account";
+/// `POST` (signed by the operator): a deposit to an account.
+pub const DEPOSITS: &str = "/v1/accounts/{id}/deposits";
+/// `GET`: the public money audit.
+pub const LEDGER_AUDIT: &str = "/v1/ledger/audit";
+/// `POST` (signed): order limits for fetching one piece of content from its providers.
+pub const CONTENT_ORDERS: &str = "/v1/content/{id}/orders";
 /// `PUT` (with a [`PublishQuery`]): publish; `GET`: every piece of content.
 pub const CONTENT_LIST: &str = "/v1/content";
 /// `GET`: one piece of content and its providers.
@@ -54,6 +62,16 @@ pub fn job_results(job: JobId) -> String {
     with_id(JOB_RESULTS, job.0)
 }
 
+/// The path of deposits to an account.
+pub fn deposits(account: &crate::auth::AccountId) -> String {
+    with_id(DEPOSITS, account)
+}
+
+/// The path of order limits for one piece of content.
+pub fn content_orders(id: &ContentId) -> String {
+    with_id(CONTENT_ORDERS, id)
+}
+
 /// The path of one piece of content's status.
 pub fn content(id: &ContentId) -> String {
     with_id(CONTENT, id)
@@ -77,6 +95,12 @@ pub fn publish(query: &PublishQuery) -> String {
     }
     if let Some(replicas) = query.replicas {
         fields.push(format!("replicas={replicas}"));
+    }
+    if let Some(days) = query.days {
+        fields.push(format!("days={days}"));
+    }
+    if let Some(budget) = query.serving_budget {
+        fields.push(format!("serving_budget={budget}"));
     }
     if fields.is_empty() {
         CONTENT_LIST.to_owned()
@@ -115,14 +139,15 @@ mod tests {
         let query = PublishQuery {
             name: Some("a b&replicas=9".into()),
             replicas: Some(2),
+            ..PublishQuery::default()
         };
         assert_eq!(
             publish(&query),
             "/v1/content?name=a%20b%26replicas%3D9&replicas=2"
         );
         let only_copies = PublishQuery {
-            name: None,
             replicas: Some(3),
+            ..PublishQuery::default()
         };
         assert_eq!(publish(&only_copies), "/v1/content?replicas=3");
     }

@@ -23,6 +23,11 @@ fn coordinator_info_keeps_its_address_as_text_and_round_trips() {
         },
         max_publish_bytes: 1 << 30,
         replicas: 2,
+        fee_bps: 500,
+        storage_rate: crate::receipt::StorageRate {
+            micro_tokens_per_gib_day: 11,
+        },
+        storage_period_ms: 3_600_000,
     };
     let json = serde_json::to_value(&info).unwrap();
     assert_eq!(json["address"], format!("{key}@127.0.0.1:7380"));
