@@ -8,14 +8,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use idleshare_cache::{client_endpoint, connect};
 use idleshare_protocol::cache::{
     CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, RangeRequest, ServiceReceipt,
 };
 use idleshare_protocol::order::OrderLimit;
 use idleshare_protocol::tree::ByteRange;
 use idleshare_protocol::{ContentId, CoordinatorAddress, NodeId};
-use idleshare_transport::{load_or_create_key_file, recv_frame, send_frame};
+use idleshare_transport::{load_or_create_key_file, recv_frame};
 use quinn::Connection;
 use support::cache::*;
 use support::compute::wait_contributing;
@@ -32,28 +31,11 @@ async fn raw(connection: &Connection, bytes: &[u8]) -> Option<CacheResponse> {
         .flatten()
 }
 
-async fn ask(connection: &Connection, request: &CacheRequest) -> CacheResponse {
-    let (mut send, mut recv) = connection.open_bi().await.unwrap();
-    send_frame(&mut send, request).await.unwrap();
-    let _ = send.finish();
-    recv_frame::<CacheResponse>(&mut recv, MAX_CACHE_FRAME_LEN)
-        .await
-        .unwrap()
-        .expect("an answer")
-}
-
 fn refused(answer: &CacheResponse, needle: &str) {
     match answer {
         CacheResponse::Refused { message } => assert!(message.contains(needle), "{message}"),
         other => panic!("expected a refusal naming {needle:?}, got {other:?}"),
     }
-}
-
-async fn dial(key: &SigningKey, server: NodeId, addr: SocketAddr) -> Connection {
-    let endpoint = client_endpoint(addr).unwrap();
-    connect(&endpoint, key, server, addr, Duration::from_secs(5))
-        .await
-        .unwrap()
 }
 
 #[test]
@@ -115,7 +97,7 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
                 node: node_id,
                 content,
                 serial: 7,
-                max_bytes: 1 << 20,
+                max_bytes: 1 << 40,
                 expires_at_ms: idleshare_base::clock::unix_ms() + 60_000,
             }
             .sign(signer)
@@ -148,6 +130,19 @@ fn hostile_cache_clients_get_clear_answers_and_honest_ones_are_served() {
         refused(
             &ask(&to_node, &CacheRequest::Range(someone_elses)).await,
             "client",
+        );
+
+        // An order whose ceiling is smaller than the range: nothing past it is served.
+        let mut small = order_for(&client, content, &operator).limit;
+        small.max_bytes = 100;
+        small.serial = 8;
+        let too_much = RangeRequest {
+            order: Some(small.sign(&operator)),
+            ..unordered.clone()
+        };
+        refused(
+            &ask(&to_node, &CacheRequest::Range(too_much)).await,
+            "allows 100 bytes",
         );
 
         // A range outside the content; content it does not hold; a relay request to a node.

@@ -12,13 +12,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use idleshare_cache::{client_endpoint, connect};
 use idleshare_protocol::api::OrdersRequest;
-use idleshare_protocol::cache::{CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, ServiceReceipt};
+use idleshare_protocol::cache::{CacheRequest, CacheResponse, ServiceReceipt};
 use idleshare_protocol::{ContentId, CoordinatorAddress, JobId, MicroTokens, NodeId};
-use idleshare_transport::{load_or_create_key_file, recv_frame, send_frame};
-use quinn::Connection;
-use support::cache::{http_get_bytes, make_content, publish, start_cache_node, wait_stored};
+use idleshare_transport::load_or_create_key_file;
+use support::cache::{
+    ask, dial, http_get_bytes, make_content, publish, start_cache_node, wait_stored,
+};
 use support::compute::*;
 use support::money::*;
 use support::{CoordinatorProcess, NodeProcess, serial, wait_until};
@@ -222,23 +222,6 @@ fn colluding_nodes_reporting_fuel_above_the_limit_get_nothing_and_are_marked_inv
     audit_balances(&coordinator);
 }
 
-async fn dial(key: &SigningKey, server: NodeId, addr: SocketAddr) -> Connection {
-    let endpoint = client_endpoint(addr).unwrap();
-    connect(&endpoint, key, server, addr, Duration::from_secs(5))
-        .await
-        .unwrap()
-}
-
-async fn ask(connection: &Connection, request: &CacheRequest) -> CacheResponse {
-    let (mut send, mut recv) = connection.open_bi().await.unwrap();
-    send_frame(&mut send, request).await.unwrap();
-    let _ = send.finish();
-    recv_frame::<CacheResponse>(&mut recv, MAX_CACHE_FRAME_LEN)
-        .await
-        .unwrap()
-        .expect("an answer")
-}
-
 #[test]
 fn forged_receipts_mint_nothing_and_an_order_pays_once_up_to_its_ceiling() {
     let _serial = serial();
@@ -271,8 +254,12 @@ fn forged_receipts_mint_nothing_and_an_order_pays_once_up_to_its_ceiling() {
     let customer = dir.path().join("customer");
     ensure_funded(&coordinator, &customer);
     let (customer_key, _) = load_or_create_key_file(&customer.join("customer.key")).unwrap();
+    let exact = OrdersRequest {
+        max_bytes: Some(size),
+        ..OrdersRequest::default()
+    };
     let orders = signed_api(&coordinator, &customer)
-        .content_orders(&content, &OrdersRequest::default())
+        .content_orders(&content, &exact)
         .unwrap();
     let order = orders.providers[0].order.clone().expect("an order");
     assert_eq!((order.limit.node, order.limit.max_bytes), (node_id, size));

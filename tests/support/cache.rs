@@ -216,3 +216,32 @@ pub fn cache_bytes_on_disk(node_data: &Path) -> u64 {
 pub fn cached_file(node_data: &Path, id: &str) -> PathBuf {
     node_data.join("cache").join(format!("{id}.data"))
 }
+
+/// Dials a cache endpoint (a node's or the coordinator's) with `key`, pinning `server`.
+pub async fn dial(
+    key: &ed25519_dalek::SigningKey,
+    server: idleshare_protocol::NodeId,
+    addr: SocketAddr,
+) -> quinn::Connection {
+    let endpoint = idleshare_cache::client_endpoint(addr).unwrap();
+    idleshare_cache::connect(&endpoint, key, server, addr, Duration::from_secs(5))
+        .await
+        .unwrap()
+}
+
+/// Sends one cache request on a stream of its own and reads the answer frame.
+pub async fn ask(
+    connection: &quinn::Connection,
+    request: &idleshare_protocol::cache::CacheRequest,
+) -> idleshare_protocol::cache::CacheResponse {
+    use idleshare_protocol::cache::{CacheResponse, MAX_CACHE_FRAME_LEN};
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    idleshare_transport::send_frame(&mut send, request)
+        .await
+        .unwrap();
+    let _ = send.finish();
+    idleshare_transport::recv_frame::<CacheResponse>(&mut recv, MAX_CACHE_FRAME_LEN)
+        .await
+        .unwrap()
+        .expect("an answer")
+}

@@ -121,6 +121,15 @@ struct Measured {
     commits: u64,
 }
 
+/// The default price of compute, as the escrow-on run's jobs carry it.
+fn on_engine_price() -> idleshare_coordinator::jobs::book::JobPrice {
+    let config = WorkConfig::default();
+    idleshare_coordinator::jobs::book::JobPrice {
+        rate: config.credit_rate,
+        fee_bps: config.fee_bps,
+    }
+}
+
 /// The customer account that pays in the escrow-on run.
 fn customer() -> NodeId {
     NodeId::from(SigningKey::from_bytes(&[9; 32]).verifying_key())
@@ -402,6 +411,7 @@ fn baseline(
     store.write(&[Op::Job {
         id: idleshare_protocol::JobId(1),
         owner: customer(),
+        price: on_engine_price(),
         spec: spec(units),
         submitted_at_ms: 1,
         first_unit: UnitId(1),

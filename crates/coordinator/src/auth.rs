@@ -25,10 +25,13 @@ use crate::server::Shared;
 /// Nonces remembered at most; past this, signed requests wait (503) until old ones age out.
 const MAX_REMEMBERED: usize = 1 << 20;
 
-/// Nonces seen within the acceptance window, so each signed request is accepted once.
+/// Nonces seen within the acceptance window, so each signed request is accepted once. The
+/// nonces live in memory, so a request signed before this process started is refused too:
+/// a restart must not reopen the window for requests captured before it.
 #[derive(Default)]
 pub struct ReplayGuard {
     seen: Mutex<Seen>,
+    started_ms: u64,
 }
 
 #[derive(Default)]
@@ -47,6 +50,14 @@ pub enum Replay {
 }
 
 impl ReplayGuard {
+    /// A guard for a process started at `started_ms`.
+    pub fn starting_at(started_ms: u64) -> Self {
+        Self {
+            seen: Mutex::default(),
+            started_ms,
+        }
+    }
+
     /// Records `(account, nonce)` seen at `now_ms`; refuses one already seen. Entries
     /// older than twice the skew window are forgotten: a request that old fails the
     /// time check anyway.
@@ -150,6 +161,9 @@ pub(crate) fn check_parts(parts: &Parts, shared: &Shared) -> Result<Signed, Resp
     let now = unix_ms();
     let verified = verify_request(parts.method.as_str(), &path, header, now)
         .map_err(|e| AuthFailure(e).into_response())?;
+    if verified.time_ms < shared.replays.started_ms {
+        return Err(AuthFailure(AuthError::BeforeStart).into_response());
+    }
     match shared.replays.admit(verified.account, verified.nonce, now) {
         Ok(()) => Ok(Signed {
             account: verified.account,

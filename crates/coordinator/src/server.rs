@@ -235,7 +235,7 @@ impl Coordinator {
             work,
             content,
             outboxes: Mutex::new(HashMap::new()),
-            replays: crate::auth::ReplayGuard::default(),
+            replays: crate::auth::ReplayGuard::starting_at(unix_ms()),
         });
         let mut background = vec![
             tokio::spawn(flush_periodically(shared.clone())),

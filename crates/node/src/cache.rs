@@ -15,6 +15,7 @@
 
 mod claims;
 mod fill;
+mod order_use;
 mod permission;
 mod scrub;
 mod server;
@@ -102,6 +103,7 @@ pub struct CacheService {
     download: Pacer,
     streams: Semaphore,
     served_bytes: AtomicU64,
+    order_use: Mutex<order_use::OrderUse>,
     claims: Mutex<ClaimBook>,
     reports: Mutex<VecDeque<(ContentId, PinOutcome)>>,
     /// Wakes the session when a report or a claim waits to be sent.
@@ -143,6 +145,7 @@ impl CacheService {
             download: Pacer::new(None),
             streams: Semaphore::new(MAX_CONCURRENT_STREAMS),
             served_bytes: AtomicU64::new(0),
+            order_use: Mutex::new(order_use::OrderUse::default()),
             claims: Mutex::new(ClaimBook::default()),
             reports: Mutex::new(VecDeque::new()),
             outgoing: Notify::new(),
@@ -203,7 +206,8 @@ impl CacheService {
     /// this node's coordinator, naming this node, the content and (on a direct
     /// connection) the connection's key, not expired. Streams the coordinator opens
     /// (relay, gateway, spot checks) have no client key of their own: the coordinator
-    /// checked the client before relaying.
+    /// checked the client before relaying. The bytes asked for count against the order's
+    /// ceiling: nothing past it is served, since nothing past it is paid.
     pub(crate) fn order_permits(
         &self,
         request: &RangeRequest,
@@ -224,7 +228,10 @@ impl CacheService {
             content: request.content,
             now_ms,
         };
-        order.check(&check).map_err(|e| e.to_string())
+        order.check(&check).map_err(|e| e.to_string())?;
+        self.order_use
+            .lock()
+            .reserve(&order.limit, request.range.len(), now_ms)
     }
 
     /// A pin order from the coordinator: stored in the background, reported when done.

@@ -109,6 +109,9 @@ pub enum AuthError {
     /// This exact request was already accepted.
     #[error("this request was already received once (replayed); sign a new one")]
     Replayed,
+    /// Signed before the coordinator last started (it cannot know whether it saw it).
+    #[error("the request was signed before the coordinator last started; sign it again")]
+    BeforeStart,
     /// The body does not hash to what was signed.
     #[error("the body does not match its signed hash")]
     BodyMismatch,

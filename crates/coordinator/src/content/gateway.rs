@@ -148,8 +148,12 @@ pub(crate) async fn fetch(
     Ok(response)
 }
 
-/// How long a gateway order is valid.
-const ORDER_TTL_MS: u64 = 3_600_000;
+/// How long a gateway order is valid (the gateway fetches at once; what an order did not
+/// use goes back when it closes).
+const ORDER_TTL_MS: u64 = 5 * 60_000;
+/// Providers a gateway request takes orders for: the best two, so one anonymous request
+/// holds at most two ranges' worth of a publisher's budget.
+const GATEWAY_PROVIDERS: usize = 2;
 
 /// A route to each connected provider, under an order limit the gateway presents as the
 /// client: paid by `payer` when the request was signed (refused whole with 402 when it
@@ -165,6 +169,7 @@ async fn ordered_routes(
     let connected: Vec<(NodeId, quinn::Connection)> = providers
         .iter()
         .filter_map(|p| shared.live_connection(&p.node).map(|c| (p.node, c)))
+        .take(GATEWAY_PROVIDERS)
         .collect();
     let now = unix_ms();
     let client = shared.address.key;
@@ -176,7 +181,8 @@ async fn ordered_routes(
                 client,
                 node: *node,
                 content,
-                max_bytes: range.len(),
+                // One retried segment of slack.
+                max_bytes: range.len().saturating_add(SEGMENT),
                 expires_at_ms: now.saturating_add(ORDER_TTL_MS),
             };
             match book.issue_order(request, now, rng, ch) {

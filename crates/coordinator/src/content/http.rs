@@ -129,22 +129,23 @@ async fn publish(
         .await
         .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
         .and_then(|r| r.map_err(|e| Failure(StatusCode::INSUFFICIENT_STORAGE, e.to_string())));
-    let id = match imported {
-        Ok(id) => id,
-        Err(failure) => {
-            if funded.new {
-                shared
-                    .work
-                    .apply(|book, _, ch| book.cancel_storage(hashed, unix_ms(), ch));
-            }
-            return Err(failure);
+    // Whatever fails from here on, a storage term paid just now is undone whole.
+    let undo = |failure: Failure| {
+        if funded.new {
+            shared
+                .work
+                .apply(|book, _, ch| book.cancel_storage(hashed, unix_ms(), ch));
         }
+        failure
     };
+    let id = imported.map_err(undo)?;
+    let internal =
+        |e: &dyn std::fmt::Display| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     shared
         .work
         .wait_committed(ticket, super::super::jobs::http::COMMIT_TIMEOUT)
         .await
-        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| undo(internal(&e)))?;
     let record = ContentRecord {
         id,
         size,
@@ -155,7 +156,7 @@ async fn publish(
     let new = shared
         .content
         .publish(record)
-        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| undo(internal(&e)))?;
     tracing::info!(
         "published {id} ({size} bytes, {replicas} copies, {} escrowed for storage)",
         MicroTokens(funded.storage)

@@ -24,6 +24,9 @@ use crate::server::Shared;
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 /// Shortest and longest validity a client may ask for.
 const TTL_RANGE: (u64, u64) = (10, 86_400);
+/// Bytes a default order allows beyond the content's size: the probe of the first group
+/// and one retried segment's worth of slack.
+const HEADROOM: u64 = 64 << 10;
 /// How long the handler waits for the escrow to be on disk.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -56,7 +59,13 @@ pub(crate) async fn orders(
         .ttl_secs
         .unwrap_or(DEFAULT_TTL.as_secs())
         .clamp(TTL_RANGE.0, TTL_RANGE.1);
-    let max_bytes = request.max_bytes.unwrap_or(status.size).min(status.size);
+    // Room for the probe a client makes of every provider and a retried segment; at most
+    // twice the content.
+    let most = status.size.saturating_mul(2).saturating_add(HEADROOM);
+    let max_bytes = request
+        .max_bytes
+        .unwrap_or(status.size.saturating_add(HEADROOM))
+        .min(most);
     let wanted = request.providers.map_or(usize::MAX, usize::from);
     let mut providers: Vec<_> = status.providers.into_iter().take(wanted).collect();
     let now = unix_ms();

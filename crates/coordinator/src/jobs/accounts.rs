@@ -41,6 +41,16 @@ pub enum Movement {
         /// How much.
         amount: u64,
     },
+    /// From one pot to another of the same owner (a publisher's serving budget funding an
+    /// order, and what the order did not use going back); creates `to` if needed.
+    Transfer {
+        /// Where it comes from.
+        from: Pot,
+        /// Where it goes.
+        to: Pot,
+        /// How much.
+        amount: u64,
+    },
     /// From `pot` to `node` (the amount of a signed receipt) and the operator (`fee`).
     Pay {
         /// The pot.
@@ -81,6 +91,12 @@ pub enum MoneyError {
     /// The pot already exists (escrow is taken once per pot).
     #[error("{0} already exists")]
     PotExists(Pot),
+    /// A transfer from a pot to itself.
+    #[error("a transfer from {0} to itself")]
+    SamePot(Pot),
+    /// A transfer between pots of different owners.
+    #[error("{0} and {1} belong to different accounts")]
+    OtherOwner(Pot, Pot),
     /// A zero amount (nothing to record).
     #[error("a movement of nothing")]
     Zero,
@@ -122,6 +138,8 @@ pub struct PotRec {
     pub refunded: u64,
     /// Order of creation (for listing newest first).
     pub opened: u64,
+    /// The pot it was first funded from, when a transfer created it.
+    pub source: Option<Pot>,
 }
 
 impl PotRec {
@@ -178,10 +196,9 @@ impl Accounts {
         }
     }
 
-    /// The fee on a payment of `amount` (rounded down).
+    /// The fee on a payment of `amount` at today's rate (rounded down).
     pub fn fee(&self, amount: u64) -> u64 {
-        let fee = u128::from(amount) * u128::from(self.fee_bps) / 10_000;
-        u64::try_from(fee).unwrap_or(u64::MAX)
+        fee_at(amount, self.fee_bps)
     }
 
     /// `amount` plus its fee, or `None` past [`MAX_TOTAL`].
@@ -254,6 +271,7 @@ impl Accounts {
                         spent: 0,
                         refunded: 0,
                         opened,
+                        source: None,
                     },
                 );
             }
@@ -271,6 +289,38 @@ impl Accounts {
                         ..rec
                     },
                 );
+            }
+            Movement::Transfer { from, to, amount } => {
+                nonzero(amount)?;
+                if from == to {
+                    return Err(MoneyError::SamePot(from));
+                }
+                let out = self.take_from(from, amount)?;
+                let into = match self.pots.get(&to) {
+                    Some(existing) if existing.owner != out.owner => {
+                        return Err(MoneyError::OtherOwner(from, to));
+                    }
+                    Some(existing) => PotRec {
+                        escrowed: add(existing.escrowed, amount)?,
+                        ..*existing
+                    },
+                    None => PotRec {
+                        owner: out.owner,
+                        escrowed: amount,
+                        spent: 0,
+                        refunded: 0,
+                        opened: self.movements,
+                        source: Some(from),
+                    },
+                };
+                self.pots.insert(
+                    from,
+                    PotRec {
+                        refunded: out.refunded + amount,
+                        ..out
+                    },
+                );
+                self.pots.insert(to, into);
             }
             Movement::Pay {
                 pot, amount, fee, ..
@@ -357,6 +407,13 @@ pub fn pot_view(pot: Pot, rec: &PotRec) -> PotView {
         refunded: MicroTokens(rec.refunded),
         held: MicroTokens(rec.held()),
     }
+}
+
+/// The fee on a payment of `amount` at `fee_bps` basis points (rounded down). Payments use
+/// the rate their escrow was taken at, so a fee raised later never overdraws a pot.
+pub fn fee_at(amount: u64, fee_bps: u32) -> u64 {
+    let fee = u128::from(amount) * u128::from(fee_bps) / 10_000;
+    u64::try_from(fee).unwrap_or(u64::MAX)
 }
 
 fn nonzero(amount: u64) -> Result<(), MoneyError> {

@@ -37,6 +37,11 @@ fn movement() -> impl Strategy<Value = Movement> {
             pot: pot(p),
             amount
         }),
+        (0..6u8, 0..6u8, amount.clone()).prop_map(|(a, b, amount)| Movement::Transfer {
+            from: pot(a),
+            to: pot(b),
+            amount
+        }),
         (0..6u8, amount.clone(), 0..100u64).prop_map(|(p, amount, fee)| Movement::Pay {
             pot: pot(p),
             node: key(9),

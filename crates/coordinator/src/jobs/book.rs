@@ -28,6 +28,8 @@ pub struct Job {
     /// The account that pays for it (and alone may read it); `None` for a job stored
     /// before accounts existed, which no one may read.
     pub owner: Option<AccountId>,
+    /// The rate and fee its escrow was taken at, and its results are paid at.
+    pub price: JobPrice,
     /// When it was accepted (Unix ms).
     pub submitted_at_ms: u64,
     /// Its first unit; the others follow in input order.
@@ -38,6 +40,16 @@ pub struct Job {
     pub fuel: u64,
     /// Tokens paid for it.
     pub paid: u64,
+}
+
+/// What a job's validated fuel is paid at: fixed when it is submitted, so a rate or fee
+/// changed later never overdraws its escrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobPrice {
+    /// Micro-tokens per megafuel.
+    pub rate: idleshare_protocol::CreditRate,
+    /// The operator's fee in basis points.
+    pub fee_bps: u32,
 }
 
 /// One result waiting for a quorum.
@@ -181,15 +193,26 @@ impl Book {
     }
 
     /// What a job costs at most: every replica of every unit using its whole fuel limit,
-    /// plus the operator's fee on each payment.
+    /// plus the operator's fee on each payment; at least one micro-token when anything is
+    /// charged at all, so an empty account cannot fill the store with free jobs.
     pub fn job_escrow(&self, spec: &JobSpec) -> Option<u64> {
         let per_result = self
             .accounts
             .with_fee(self.config.credit_rate.credit(spec.limits.fuel).0)?;
         let results = (spec.inputs.len() as u64).checked_mul(u64::from(spec.replication))?;
+        let floor = u64::from(self.config.credit_rate.micro_tokens_per_megafuel > 0);
         per_result
             .checked_mul(results)
+            .map(|total| total.max(floor))
             .filter(|total| *total <= super::accounts::MAX_TOTAL)
+    }
+
+    /// Today's price of compute.
+    pub fn price_now(&self) -> JobPrice {
+        JobPrice {
+            rate: self.config.credit_rate,
+            fee_bps: self.config.fee_bps,
+        }
     }
 
     /// Applies a movement of tokens and records it; refused movements change nothing.
@@ -207,6 +230,18 @@ impl Book {
             note,
         });
         Ok(())
+    }
+
+    /// Gives back everything `pot` still holds to its owner (nothing if it holds nothing).
+    pub(super) fn refund_held(&mut self, pot: Pot, now_ms: u64, ch: &mut Changes) {
+        let held = self.accounts.pot(&pot).map_or(0, |p| p.held());
+        if held == 0 {
+            return;
+        }
+        let refund = Movement::Refund { pot, amount: held };
+        if let Err(e) = self.money(refund, String::new(), now_ms, ch) {
+            tracing::error!("{pot}: cannot refund what it holds: {e}");
+        }
     }
 
     /// The accounts.
@@ -240,9 +275,11 @@ impl Book {
         };
         self.money(movement, String::new(), now_ms, changes)?;
         let first_unit = UnitId(self.units.len() as u64 + 1);
+        let price = self.price_now();
         changes.ops.push(Op::Job {
             id,
             owner,
+            price,
             spec: spec.clone(),
             submitted_at_ms: now_ms,
             first_unit,
@@ -252,8 +289,9 @@ impl Book {
         for (index, (input, len)) in spec.inputs.iter().zip(&input_lens).enumerate() {
             self.push_unit(id, index as u32, *input, *len, spec.replication);
         }
-        self.jobs
-            .insert(id, new_job(Some(owner), spec, now_ms, first_unit));
+        let mut job = new_job(Some(owner), spec, now_ms, first_unit);
+        job.price = price;
+        self.jobs.insert(id, job);
         Ok((id, count))
     }
 
@@ -404,6 +442,13 @@ pub(super) fn new_job(
     let total = spec.inputs.len() as u64;
     Job {
         owner,
+        // Set by whoever knows it (submit, restore).
+        price: JobPrice {
+            rate: idleshare_protocol::CreditRate {
+                micro_tokens_per_megafuel: 0,
+            },
+            fee_bps: 0,
+        },
         spec,
         submitted_at_ms,
         first_unit,

@@ -44,6 +44,8 @@ pub enum Op {
         id: JobId,
         /// The account that pays for it.
         owner: AccountId,
+        /// The rate and fee it is paid at.
+        price: super::book::JobPrice,
         /// Its spec.
         spec: JobSpec,
         /// When it was accepted.
@@ -130,7 +132,12 @@ pub enum Op {
         note: String,
     },
     /// An order limit was signed (its escrow is a [`Op::Money`] beside it).
-    Order(Box<idleshare_protocol::order::SignedOrderLimit>),
+    Order {
+        /// The order.
+        signed: Box<idleshare_protocol::order::SignedOrderLimit>,
+        /// The serving rate and fee it pays at.
+        price: super::orders::OrderPrice,
+    },
     /// Storage of a content was paid for.
     Storage(super::storage::StorageTerm),
     /// Its paid time is over (unused escrow went back).

@@ -21,17 +21,27 @@ use super::ops::{Changes, Op, Outbound};
 /// forward before, for example across a reconnect).
 pub const CLAIM_GRACE_MS: u64 = 10 * 60 * 1000;
 
+/// What an order's bytes are paid at: fixed when it is signed, so a rate or fee changed
+/// later never overdraws its escrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderPrice {
+    /// Micro-tokens per GiB.
+    pub rate: idleshare_protocol::ServingRate,
+    /// The operator's fee in basis points.
+    pub fee_bps: u32,
+}
+
 /// The open orders.
 #[derive(Debug, Default)]
 pub struct Orders {
-    open: HashMap<u64, OrderLimit>,
+    open: HashMap<u64, (OrderLimit, OrderPrice)>,
     closing: BTreeSet<(u64, u64)>,
 }
 
 impl Orders {
     /// An open order.
     pub fn get(&self, serial: u64) -> Option<&OrderLimit> {
-        self.open.get(&serial)
+        self.open.get(&serial).map(|(limit, _)| limit)
     }
 
     /// Orders open now.
@@ -45,16 +55,16 @@ impl Orders {
     }
 
     /// Adds an order (issued now or restored).
-    pub(super) fn insert(&mut self, limit: OrderLimit) {
+    pub(super) fn insert(&mut self, limit: OrderLimit, price: OrderPrice) {
         let closes = limit.expires_at_ms.saturating_add(CLAIM_GRACE_MS);
         self.closing.insert((closes, limit.serial));
-        self.open.insert(limit.serial, limit);
+        self.open.insert(limit.serial, (limit, price));
     }
 
     /// Forgets a closed order (its pot, kept by the accounts, keeps its serial from
     /// being issued again).
     pub(super) fn note_closed(&mut self, serial: u64) {
-        if let Some(limit) = self.open.remove(&serial) {
+        if let Some((limit, _)) = self.open.remove(&serial) {
             let closes = limit.expires_at_ms.saturating_add(CLAIM_GRACE_MS);
             self.closing.remove(&(closes, serial));
         }
@@ -102,10 +112,11 @@ pub enum OrderRefused {
 }
 
 impl Book {
-    /// What an order with a ceiling of `max_bytes` escrows: the bytes' price and its fee.
+    /// What an order with a ceiling of `max_bytes` escrows: the bytes' price and its fee,
+    /// and at least one micro-token, so no order (and no row) is free to ask for.
     pub fn order_escrow(&self, max_bytes: u64) -> Option<u64> {
         let price = self.config.serving_rate.credit(max_bytes).0;
-        self.accounts.with_fee(price)
+        self.accounts.with_fee(price).map(|escrow| escrow.max(1))
     }
 
     /// Escrows the order's ceiling from its payer and signs it; refused when the payer
@@ -130,50 +141,39 @@ impl Book {
                 break serial;
             }
         };
-        let account = match request.payer {
-            Payer::Account(account) => account,
+        let pot = Pot::Order(serial);
+        let movement = match request.payer {
+            Payer::Account(account) => Movement::Escrow {
+                account,
+                pot,
+                amount: escrow,
+            },
             Payer::Budget(content) => {
                 let start = self.storage.term(&content).map_or(0, |t| t.start_ms);
-                let budget = Pot::ServingBudget(content, start);
-                let rec = *self
-                    .accounts
-                    .pot(&budget)
-                    .ok_or(MoneyError::NoPot(budget))?;
-                if rec.held() < escrow {
-                    return Err(MoneyError::PotShort {
-                        pot: budget,
-                        held: MicroTokens(rec.held()),
-                        need: MicroTokens(escrow),
-                    });
+                Movement::Transfer {
+                    from: Pot::ServingBudget(content, start),
+                    to: pot,
+                    amount: escrow,
                 }
-                if escrow > 0 {
-                    let back = Movement::Refund {
-                        pot: budget,
-                        amount: escrow,
-                    };
-                    self.money(back, format!("to order {serial}"), now_ms, ch)?;
-                }
-                rec.owner
             }
         };
-        let movement = Movement::Escrow {
-            account,
-            pot: Pot::Order(serial),
-            amount: escrow,
-        };
+        if let Movement::Transfer { from, .. } = movement
+            && self.accounts.pot(&from).is_none()
+        {
+            return Err(MoneyError::NoPot(from));
+        }
         self.money(movement, String::new(), now_ms, ch)?;
-        let limit = OrderLimit {
-            issuer: self.ledger.issuer(),
-            client: request.client,
-            node: request.node,
-            content: request.content,
-            serial,
-            max_bytes: request.max_bytes,
-            expires_at_ms: request.expires_at_ms,
-        };
+        let limit = self.order_limit(&request, serial);
         let signed = self.ledger.sign_order(limit);
-        self.orders.insert(limit);
-        ch.ops.push(Op::Order(Box::new(signed.clone())));
+        let price = OrderPrice {
+            rate: self.config.serving_rate,
+            fee_bps: self.config.fee_bps,
+        };
+        self.orders.insert(limit, price);
+        ch.ops.push(Op::Order {
+            signed: Box::new(signed.clone()),
+            price,
+        });
         Ok(signed)
     }
 
@@ -186,9 +186,10 @@ impl Book {
         ch: &mut Changes,
     ) -> Result<Option<MicroTokens>, OrderRefused> {
         let serial = claim.session;
-        let order = *self
+        let (order, price) = *self
             .orders
-            .get(serial)
+            .open
+            .get(&serial)
             .ok_or(OrderRefused::Unknown(serial))?;
         if (order.client, order.node, order.content) != (claim.client, claim.node, claim.content) {
             return Err(OrderRefused::Mismatch(serial));
@@ -200,8 +201,8 @@ impl Book {
         if bytes == 0 {
             return Ok(None);
         }
-        let amount = self.config.serving_rate.credit(bytes).0;
-        let fee = self.accounts.fee(amount);
+        let amount = price.rate.credit(bytes).0;
+        let fee = super::accounts::fee_at(amount, price.fee_bps);
         if amount > 0 || fee > 0 {
             let pay = Movement::Pay {
                 pot: Pot::Order(serial),
@@ -237,29 +238,52 @@ impl Book {
             .copied()
             .collect();
         for (_, serial) in &due {
-            let pot = Pot::Order(*serial);
-            let held = self.accounts.pot(&pot).map_or(0, |p| p.held());
-            if held > 0
-                && let Err(e) = self.money(
-                    Movement::Refund { pot, amount: held },
-                    String::new(),
-                    now_ms,
-                    ch,
-                )
-            {
-                tracing::error!("order {serial}: cannot refund: {e}");
-            }
+            self.return_order_escrow(*serial, now_ms, ch);
             self.orders.note_closed(*serial);
             ch.ops.push(Op::OrderClosed { serial: *serial });
         }
         due.len()
     }
 
+    /// What a closed order did not pay goes back where it came from: to the publisher's
+    /// serving budget while that content's storage term lasts, else to its owner's balance.
+    fn return_order_escrow(&mut self, serial: u64, now_ms: u64, ch: &mut Changes) {
+        let pot = Pot::Order(serial);
+        let Some(rec) = self.accounts.pot(&pot).copied() else {
+            return;
+        };
+        let budget = rec.source.filter(|source| match source {
+            Pot::ServingBudget(content, start) => self
+                .storage
+                .term(content)
+                .is_some_and(|term| term.start_ms == *start),
+            _ => false,
+        });
+        match budget {
+            Some(budget) if rec.held() > 0 => {
+                let back = Movement::Transfer {
+                    from: pot,
+                    to: budget,
+                    amount: rec.held(),
+                };
+                if let Err(e) = self.money(back, String::new(), now_ms, ch) {
+                    tracing::error!("order {serial}: cannot return to {budget}: {e}");
+                }
+            }
+            _ => self.refund_held(pot, now_ms, ch),
+        }
+    }
+
     /// An order limit that escrows and pays nothing (its serial is never recorded, so a
     /// receipt under it is refused): for fills between nodes, which storage pays, and for
     /// spot checks, which must look like any customer's fetch.
     pub fn unpaid_order(&self, request: OrderRequest, serial: u64) -> SignedOrderLimit {
-        self.ledger.sign_order(OrderLimit {
+        self.ledger.sign_order(self.order_limit(&request, serial))
+    }
+
+    /// The order limit `request` asks for, under `serial`, issued by this coordinator.
+    fn order_limit(&self, request: &OrderRequest, serial: u64) -> OrderLimit {
+        OrderLimit {
             issuer: self.ledger.issuer(),
             client: request.client,
             node: request.node,
@@ -267,7 +291,7 @@ impl Book {
             serial,
             max_bytes: request.max_bytes,
             expires_at_ms: request.expires_at_ms,
-        })
+        }
     }
 
     /// The open orders.

@@ -42,6 +42,8 @@ pub struct JobRow {
     pub id: JobId,
     /// Who pays (none for jobs stored before accounts).
     pub owner: Option<AccountId>,
+    /// What it pays at (none for jobs stored before accounts: today's price).
+    pub price: Option<super::book::JobPrice>,
     /// What was asked.
     pub spec: JobSpec,
     /// When it was accepted.
@@ -57,8 +59,8 @@ pub struct Snapshot {
     pub movements: Vec<Movement>,
     /// Storage still paid for.
     pub storage: Vec<super::storage::StorageTerm>,
-    /// Every order limit, and whether it is closed.
-    pub orders: Vec<(OrderLimit, bool)>,
+    /// Every order limit, its price, and whether it is closed.
+    pub orders: Vec<(OrderLimit, super::orders::OrderPrice, bool)>,
     /// Jobs.
     pub jobs: Vec<JobRow>,
     /// Units.
@@ -101,18 +103,19 @@ impl Book {
                 .apply(movement)
                 .map_err(|e| bad(format!("movement {} ({movement:?}): {e}", index + 1)))?;
         }
-        for (limit, closed) in snapshot.orders {
+        for (limit, price, closed) in snapshot.orders {
             if closed {
                 book.orders.note_closed(limit.serial);
             } else {
-                book.orders.insert(limit);
+                book.orders.insert(limit, price);
             }
         }
         for term in snapshot.storage {
             book.storage.insert(term);
         }
         for job in snapshot.jobs {
-            let row = new_job(job.owner, job.spec, job.submitted_at_ms, job.first_unit);
+            let mut row = new_job(job.owner, job.spec, job.submitted_at_ms, job.first_unit);
+            row.price = job.price.unwrap_or_else(|| book.price_now());
             book.jobs.insert(job.id, row);
         }
         for (expected, row) in (1u64..).zip(snapshot.units) {

@@ -165,9 +165,10 @@ impl Book {
         if self.ledger.credited(&node, unit_id) {
             return None;
         }
-        let limit = self.jobs.get(&job_id)?.spec.limits.fuel;
-        let amount = self.config.credit_rate.credit(fuel.min(limit));
-        let fee = self.accounts.fee(amount.0);
+        let job = self.jobs.get(&job_id)?;
+        let (limit, price) = (job.spec.limits.fuel, job.price);
+        let amount = price.rate.credit(fuel.min(limit));
+        let fee = super::accounts::fee_at(amount.0, price.fee_bps);
         let pay = Movement::Pay {
             pot: Pot::Job(job_id),
             node,
@@ -317,7 +318,8 @@ impl Book {
             finished = job.counts.pending == 0;
         }
         if finished {
-            self.refund_job(job_id, now_ms, ch);
+            // What the finished job's escrow did not pay goes back to its owner.
+            self.refund_held(Pot::Job(job_id), now_ms, ch);
         }
         for (lease, node) in running {
             if let Some(held) = self.lease_mut(lease) {
@@ -331,24 +333,6 @@ impl Book {
             ch.out.push(Outbound::Revoke { node, lease });
         }
         self.refresh(unit_id);
-    }
-}
-
-impl Book {
-    /// Gives a finished job's unspent escrow back to its owner.
-    fn refund_job(&mut self, job_id: JobId, now_ms: u64, ch: &mut Changes) {
-        let pot = Pot::Job(job_id);
-        let held = self.accounts.pot(&pot).map_or(0, |p| p.held());
-        if held > 0
-            && let Err(e) = self.money(
-                Movement::Refund { pot, amount: held },
-                String::new(),
-                now_ms,
-                ch,
-            )
-        {
-            tracing::error!("{job_id}: cannot refund its escrow: {e}");
-        }
     }
 }
 

@@ -38,6 +38,8 @@ pub struct StorageTerm {
     pub periods: u32,
     /// What one copy earns per period.
     pub per_period: u64,
+    /// The operator's fee in basis points, as it was when the term was paid for.
+    pub fee_bps: u32,
 }
 
 impl StorageTerm {
@@ -186,6 +188,7 @@ impl Book {
             period_ms,
             periods,
             per_period,
+            fee_bps: self.config.fee_bps,
         };
         self.storage.insert(term);
         ch.ops.push(Op::Storage(term));
@@ -223,7 +226,7 @@ impl Book {
             if self.ledger.credited_work(node, &credit) {
                 continue;
             }
-            let fee = self.accounts.fee(term.per_period);
+            let fee = super::accounts::fee_at(term.per_period, term.fee_bps);
             let pay = Movement::Pay {
                 pot: Pot::Storage(content, term.start_ms),
                 node: *node,
@@ -277,17 +280,7 @@ impl Book {
                 }
             }
             for pot in term.pots() {
-                let held = self.accounts.pot(&pot).map_or(0, |p| p.held());
-                if held > 0
-                    && let Err(e) = self.money(
-                        Movement::Refund { pot, amount: held },
-                        String::new(),
-                        now_ms,
-                        ch,
-                    )
-                {
-                    tracing::error!("{pot}: cannot refund: {e}");
-                }
+                self.refund_held(pot, now_ms, ch);
             }
             self.storage.end(content);
             ch.ops.push(Op::StorageEnded { content: *content });
@@ -302,13 +295,7 @@ impl Book {
             return;
         };
         for pot in term.pots() {
-            let held = self.accounts.pot(&pot).map_or(0, |p| p.held());
-            if held > 0 {
-                let refund = Movement::Refund { pot, amount: held };
-                if let Err(e) = self.money(refund, "not stored".into(), now_ms, ch) {
-                    tracing::error!("{pot}: cannot refund: {e}");
-                }
-            }
+            self.refund_held(pot, now_ms, ch);
         }
         self.storage.end(&content);
         ch.ops.push(Op::StorageEnded { content });

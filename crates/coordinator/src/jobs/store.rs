@@ -23,7 +23,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS blobs (id BLOB PRIMARY KEY, len INTEGER NOT NULL, bytes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS blob_owners (id BLOB NOT NULL, account BLOB NOT NULL, PRIMARY KEY (id, account));
 CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, spec TEXT NOT NULL,
-    submitted_at_ms INTEGER NOT NULL, first_unit INTEGER NOT NULL, owner BLOB);
+    submitted_at_ms INTEGER NOT NULL, first_unit INTEGER NOT NULL, owner BLOB, rate INTEGER,
+    fee_bps INTEGER);
 CREATE TABLE IF NOT EXISTS units (id INTEGER PRIMARY KEY, job INTEGER NOT NULL, idx INTEGER NOT NULL,
     input BLOB NOT NULL, input_len INTEGER NOT NULL, quorum INTEGER NOT NULL,
     state TEXT NOT NULL, settlement TEXT);
@@ -42,13 +43,17 @@ CREATE TABLE IF NOT EXISTS movements (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_
     amount INTEGER NOT NULL CHECK (amount >= 0), fee INTEGER NOT NULL CHECK (fee >= 0),
     note TEXT NOT NULL, movement TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (serial INTEGER PRIMARY KEY, signed BLOB NOT NULL,
-    closed INTEGER NOT NULL DEFAULT 0);
+    rate INTEGER NOT NULL, fee_bps INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS storage (content BLOB PRIMARY KEY, term TEXT NOT NULL,
     ended INTEGER NOT NULL DEFAULT 0);
 ";
 
 /// Columns added after a table was first shipped: (table, column, type).
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("jobs", "owner", "BLOB")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("jobs", "owner", "BLOB"),
+    ("jobs", "rate", "INTEGER"),
+    ("jobs", "fee_bps", "INTEGER"),
+];
 
 /// Adds the columns an older file lacks (jobs from before accounts have no owner).
 fn migrate(db: &Db) -> Result<(), StoreError> {
@@ -278,6 +283,7 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
         Op::Job {
             id,
             owner,
+            price,
             spec,
             submitted_at_ms,
             first_unit,
@@ -285,14 +291,17 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
         } => {
             let json = serde_json::to_string(spec).map_err(|e| corrupt("jobs", e))?;
             tx.prepare_cached(
-                "INSERT INTO jobs (id, spec, submitted_at_ms, first_unit, owner) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO jobs (id, spec, submitted_at_ms, first_unit, owner, rate, fee_bps)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 id.0 as i64,
                 json,
                 *submitted_at_ms as i64,
                 first_unit.0 as i64,
-                owner.as_bytes().as_slice()
+                owner.as_bytes().as_slice(),
+                sql_amount(price.rate.micro_tokens_per_megafuel)?,
+                price.fee_bps
             ])?;
             let mut unit = tx.prepare_cached(
                 "INSERT INTO units (id, job, idx, input, input_len, quorum, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
@@ -399,10 +408,17 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
             at_ms,
             note,
         } => write_movement(tx, movement, *at_ms, note)?,
-        Op::Order(signed) => {
+        Op::Order { signed, price } => {
             let bytes = postcard::to_stdvec(signed.as_ref()).map_err(|e| corrupt("orders", e))?;
-            tx.prepare_cached("INSERT INTO orders (serial, signed) VALUES (?1, ?2)")?
-                .execute(params![sql_amount(signed.limit.serial)?, bytes])?;
+            tx.prepare_cached(
+                "INSERT INTO orders (serial, signed, rate, fee_bps) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                sql_amount(signed.limit.serial)?,
+                bytes,
+                sql_amount(price.rate.micro_tokens_per_gib)?,
+                price.fee_bps
+            ])?;
         }
         Op::Storage(term) => {
             let json = serde_json::to_string(term).map_err(|e| corrupt("storage", e))?;
@@ -437,6 +453,7 @@ fn write_movement(
             amount,
         } => ("escrow", Some(account), Some(pot), None, amount, 0),
         Movement::Refund { pot, amount } => ("refund", None, Some(pot), None, amount, 0),
+        Movement::Transfer { from, amount, .. } => ("transfer", None, Some(from), None, amount, 0),
         Movement::Pay {
             pot,
             node,

@@ -7,7 +7,11 @@ use rusqlite::Connection;
 use super::ops::Settlement;
 use idleshare_protocol::order::SignedOrderLimit;
 
+use idleshare_protocol::{CreditRate, ServingRate};
+
 use super::accounts::Movement;
+use super::book::JobPrice;
+use super::orders::OrderPrice;
 use super::restore::{JobRow, Snapshot, UnitRow};
 use super::storage::StorageTerm;
 use super::store::{content_id, corrupt as corrupt_row, node_id as decode_node, parse_state};
@@ -32,12 +36,21 @@ fn rows<T>(
 pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
     let jobs = rows(
         connection,
-        "SELECT id, spec, submitted_at_ms, first_unit, owner FROM jobs ORDER BY id",
+        "SELECT id, spec, submitted_at_ms, first_unit, owner, rate, fee_bps FROM jobs ORDER BY id",
         |row| {
             let spec: JobSpec = serde_json::from_str(&row.get::<_, String>(1)?)
                 .map_err(|e| corrupt_row("jobs", e))?;
             let owner: Option<Vec<u8>> = row.get(4)?;
+            let rate: Option<i64> = row.get(5)?;
+            let fee_bps: Option<u32> = row.get(6)?;
+            let price = rate.zip(fee_bps).map(|(rate, fee_bps)| JobPrice {
+                rate: CreditRate {
+                    micro_tokens_per_megafuel: rate as u64,
+                },
+                fee_bps,
+            });
             Ok(JobRow {
+                price,
                 id: JobId(row.get::<_, i64>(0)? as u64),
                 owner: owner.map(|bytes| decode_node(&bytes)).transpose()?,
                 spec,
@@ -100,11 +113,17 @@ pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
     )?;
     let orders = rows(
         connection,
-        "SELECT signed, closed FROM orders ORDER BY serial",
+        "SELECT signed, closed, rate, fee_bps FROM orders ORDER BY serial",
         |row| {
             let signed: SignedOrderLimit = postcard::from_bytes(&row.get::<_, Vec<u8>>(0)?)
                 .map_err(|e| corrupt_row("orders", e))?;
-            Ok((signed.limit, row.get::<_, i64>(1)? != 0))
+            let price = OrderPrice {
+                rate: ServingRate {
+                    micro_tokens_per_gib: row.get::<_, i64>(2)? as u64,
+                },
+                fee_bps: row.get(3)?,
+            };
+            Ok((signed.limit, price, row.get::<_, i64>(1)? != 0))
         },
     )?;
     let storage = rows(
