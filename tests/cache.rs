@@ -114,6 +114,7 @@ fn published_content_is_pinned_on_three_nodes_and_fetched_identically_directly_a
         .map(|n| support::compute::verified_wallet(&n.data).0)
         .sum();
     assert!(serving > 0, "somebody earned from serving");
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -173,6 +174,7 @@ fn a_node_serving_bad_bytes_is_caught_at_its_first_group_the_client_switches_and
         (!listed && failed).then_some(())
     });
     assert_eq!(coordinator.metric("idleshare_bad_cache_data_total"), 1);
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -235,6 +237,7 @@ fn the_cache_quota_is_never_exceeded_while_content_keeps_arriving() {
         p["node"] == node.id.as_str() && p["reason"].as_str().unwrap_or("").contains("evicted")
     });
     assert!(evicted, "{first}");
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -284,6 +287,7 @@ fn scrub_finds_a_corrupted_file_evicts_it_and_the_content_is_pinned_elsewhere() 
     let out = dir.path().join("doc.out");
     fetch_ok(&coordinator, &id, &out, &dir.path().join("client"), &[]);
     assert!(std::fs::read(&out).unwrap() == bytes);
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -338,6 +342,7 @@ fn a_node_killed_mid_transfer_leaves_the_client_to_finish_from_another() {
         "{}",
         fetch.output()
     );
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -384,6 +389,7 @@ fn an_interrupted_fetch_resumes_where_it_stopped() {
     );
     assert!(std::fs::read(&out).unwrap() == bytes);
     assert!(!part.exists());
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -433,6 +439,7 @@ fn a_node_with_no_reachable_port_is_served_through_the_relay() {
             .any(|a| a["node"] == hidden.id.as_str() && a["balance"].as_u64().unwrap() > 0)
             .then_some(())
     });
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -480,6 +487,7 @@ fn a_paused_node_answers_busy_at_once_and_the_client_moves_on() {
         "busy is answered at once, not after a stall ({:?})",
         started.elapsed()
     );
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -512,6 +520,7 @@ fn uploads_keep_to_the_owners_cap() {
         started.elapsed()
     );
     assert!(std::fs::read(&out).unwrap() == bytes);
+    support::money::audit_balances(&coordinator);
 }
 
 #[test]
@@ -536,4 +545,5 @@ fn published_content_and_its_copies_survive_a_killed_coordinator() {
     let said = fetch_ok(&second, &id, &out, &dir.path().join("client"), &[]);
     assert!(std::fs::read(&out).unwrap() == bytes);
     assert!(said.contains("from node"), "{said}");
+    support::money::audit_balances(&second);
 }

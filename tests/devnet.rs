@@ -26,6 +26,13 @@ fn devnet_registers_its_node_earns_tokens_and_stops_cleanly() {
         &[],
     );
     devnet.wait_for_line("devnet: coordinator ", Duration::from_secs(20));
+    let registry = devnet.wait_for_line("devnet: registry at http://", Duration::from_secs(5));
+    let http: std::net::SocketAddr = support::value_after(&registry, "registry at http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     devnet.wait_for_line("devnet: node: registered with", Duration::from_secs(20));
     devnet.wait_for_line("devnet: published a demo site", Duration::from_secs(20));
     devnet.wait_for_line("devnet: submitted demo job-1", Duration::from_secs(20));
@@ -33,6 +40,15 @@ fn devnet_registers_its_node_earns_tokens_and_stops_cleanly() {
     devnet.wait_for_line(
         "devnet: a visitor read the demo site",
         Duration::from_secs(90),
+    );
+    // The demo customer paid for all of it from the deposit the local operator made.
+    let audit = idleshare_coordinator::client::ApiClient::at(http)
+        .audit()
+        .expect("the audit");
+    assert!(audit.balanced, "{audit:?}");
+    assert!(
+        audit.deposits.0 > 0 && audit.paid_to_nodes.0 > 0,
+        "{audit:?}"
     );
     let status = devnet.terminate();
     assert!(status.success(), "{}", devnet.output());
