@@ -222,19 +222,21 @@ fn colluding_nodes_reporting_fuel_above_the_limit_get_nothing_and_are_marked_inv
     audit_balances(&coordinator);
 }
 
+/// A coordinator and one contributing cache node reached only through its relay (no
+/// spot checks to muddy the ledger).
+fn relayed_cache_node(dir: &std::path::Path) -> (CoordinatorProcess, NodeProcess) {
+    let coordinator =
+        CoordinatorProcess::start_with(&dir.join("c"), 0, &["--spot-check-secs", "3600"]);
+    let node = start_cache_node(&coordinator, &dir.join("n"), "", &["--cache-listen", "off"]);
+    wait_contributing(&coordinator, &node);
+    (coordinator, node)
+}
+
 #[test]
 fn forged_receipts_mint_nothing_and_an_order_pays_once_up_to_its_ceiling() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let coordinator =
-        CoordinatorProcess::start_with(&dir.path().join("c"), 0, &["--spot-check-secs", "3600"]);
-    let node = start_cache_node(
-        &coordinator,
-        &dir.path().join("n"),
-        "",
-        &["--cache-listen", "off"],
-    );
-    wait_contributing(&coordinator, &node);
+    let (coordinator, node) = relayed_cache_node(dir.path());
     let bytes = make_content(1 << 20, 5);
     let id = publish(
         &coordinator,
@@ -326,15 +328,7 @@ fn forged_receipts_mint_nothing_and_an_order_pays_once_up_to_its_ceiling() {
 fn anonymous_gateway_fetches_are_paid_from_the_publishers_budget_or_served_by_the_origin() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let coordinator =
-        CoordinatorProcess::start_with(&dir.path().join("c"), 0, &["--spot-check-secs", "3600"]);
-    let node = start_cache_node(
-        &coordinator,
-        &dir.path().join("n"),
-        "",
-        &["--cache-listen", "off"],
-    );
-    wait_contributing(&coordinator, &node);
+    let (coordinator, node) = relayed_cache_node(dir.path());
     let budgeted = make_content(2 << 20, 8);
     let with_budget = publish(
         &coordinator,

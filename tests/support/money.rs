@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use idleshare_coordinator::client::ApiClient;
-use idleshare_protocol::MicroTokens;
 use idleshare_protocol::api::AuditReport;
 use idleshare_transport::load_or_create_key_file;
 
@@ -103,13 +102,4 @@ pub fn micro(value: &serde_json::Value) -> u64 {
     value
         .as_u64()
         .unwrap_or_else(|| panic!("{value} is not an amount"))
-}
-
-/// `tokens` as micro-tokens.
-pub fn tokens(text: &str) -> MicroTokens {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    MicroTokens(
-        whole.parse::<u64>().unwrap() * 1_000_000
-            + format!("{fraction:0<6}").parse::<u64>().unwrap(),
-    )
 }

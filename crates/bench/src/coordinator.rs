@@ -84,7 +84,7 @@ pub async fn run(args: CoordinatorBenchArgs) -> anyhow::Result<()> {
     }
     let ratio = on.units_per_s / off.units_per_s.max(1e-9);
     println!("(b) escrow on / off: {ratio:.2} (goal >= 0.8, and >= 5000 units/s on)");
-    let checked = audit(&on.engine, &on.receipts, args.units)?;
+    let checked = audit(&on.engine, &on.receipts, args.units).await?;
     println!("(c) audit: {checked}");
     let (baseline_units_per_s, rows) = baseline(&scratch, &on.receipts, args.units)?;
     println!(
@@ -324,11 +324,15 @@ async fn simulated_node(
 /// Ledger total = sum of receipts (memory and disk), every chain verifies, every unit was
 /// credited exactly twice, to two different nodes, and the money audit balances: the
 /// customer's deposit is exactly what the nodes got, the fees and the refund.
-fn audit(engine: &Engine, receipts: &[SignedReceipt], units: usize) -> anyhow::Result<String> {
+async fn audit(
+    engine: &Engine,
+    receipts: &[SignedReceipt],
+    units: usize,
+) -> anyhow::Result<String> {
     let summary = engine.read(|book| book.ledger().summary());
     let stored = engine.store().stored_totals()?;
     let (disk_total, disk_count) = (stored.receipts_total, stored.receipts);
-    let money = idleshare_coordinator::jobs::audit::audit(engine)?;
+    let money = idleshare_coordinator::jobs::audit::audit(engine).await?;
     anyhow::ensure!(
         money.balanced,
         "the money audit fails: {:?}",

@@ -89,24 +89,21 @@ pub(crate) async fn serve_result(
             .await;
         }
     }
-    let blob = match &report.outcome {
+    let output = match &report.outcome {
         UnitOutcome::Output { id, .. } if ContentId::of(&bytes) != *id => {
             let message = format!("output bytes do not match their content id {}", id.short());
             return refuse(&mut send, message).await;
         }
-        UnitOutcome::Output { id, .. } => Some(Op::Blob {
-            id: *id,
-            // The node that computed it; the job's owner reads it as the job's output.
-            owner: node,
-            bytes: Arc::from(bytes),
-        }),
+        UnitOutcome::Output { id, .. } => Some((*id, Arc::<[u8]>::from(bytes))),
         UnitOutcome::Failed { .. } => None,
     };
     let now = unix_ms();
     let (outcome, ticket) = shared.work.apply(|book, rng, ch| {
+        // The output belongs to the job's owner, who alone reads it back.
+        let owner = book.lease_job_owner(report.lease).unwrap_or(node);
         let outcome = book.report(node, &report, now, rng, ch);
-        if let (Ok(ReportOutcome::Counted), Some(blob)) = (&outcome, blob) {
-            ch.ops.push(blob);
+        if let (Ok(ReportOutcome::Counted), Some((id, bytes))) = (&outcome, output) {
+            ch.ops.push(Op::Blob { id, owner, bytes });
         }
         outcome
     });

@@ -378,7 +378,7 @@ impl ContentService {
         let record = book.content(id)?.clone();
         let status = status_of(&book, record, &nodes);
         drop(book);
-        Some(with_terms(shared, status))
+        with_terms(shared, vec![status]).pop()
     }
 
     /// Every piece of content.
@@ -391,10 +391,7 @@ impl ContentService {
                 .map(|record| status_of(&book, record, &nodes))
                 .collect()
         };
-        statuses
-            .into_iter()
-            .map(|status| with_terms(shared, status))
-            .collect()
+        with_terms(shared, statuses)
     }
 
     /// Starts a check of `node`'s copy of `content` after a report; false if one runs.
@@ -453,16 +450,19 @@ fn status_of(book: &ContentBook, record: ContentRecord, nodes: &[NodeView]) -> C
     }
 }
 
-/// Adds what the work book knows: until when storage is paid, and the serving budget left.
-fn with_terms(shared: &Shared, mut status: ContentStatus) -> ContentStatus {
+/// Adds what the work book knows to each status (until when its storage is paid, the
+/// serving budget left), in one read of the book.
+fn with_terms(shared: &Shared, mut statuses: Vec<ContentStatus>) -> Vec<ContentStatus> {
     shared.work.read(|book| {
-        if let Some(term) = book.storage().term(&status.id) {
-            status.paid_until_ms = Some(term.paid_until_ms());
-            let budget = book.accounts().pot(&term.pots()[1]).map_or(0, |p| p.held());
-            status.serving_budget = MicroTokens(budget);
+        for status in &mut statuses {
+            if let Some(term) = book.storage().term(&status.id) {
+                status.paid_until_ms = Some(term.paid_until_ms());
+                let budget = book.accounts().pot(&term.pots()[1]).map_or(0, |p| p.held());
+                status.serving_budget = MicroTokens(budget);
+            }
         }
     });
-    status
+    statuses
 }
 
 /// Runs the pin plan on every event and at least every `plan_every`.

@@ -4,6 +4,8 @@
 //! from the movement rows at start) and the sums SQLite computes over the stored rows
 //! (movements and receipts), which fail on overflow rather than wrap.
 
+use std::time::Duration;
+
 use idleshare_protocol::MicroTokens;
 use idleshare_protocol::api::AuditReport;
 
@@ -11,27 +13,34 @@ use super::accounts::MoneyTotals;
 use super::engine::{Engine, EngineError};
 use super::store::StoredTotals;
 
+/// How long the audit waits for what it read to be on disk.
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
+/// Reads of both sides before the audit reports a difference while money keeps moving.
+const TRIES: usize = 5;
+
 /// Audits the engine's book against its committed rows.
 ///
-/// The rows are read after everything applied so far is committed, so both sides describe
-/// the same moment unless money moves meanwhile; then the audit is retried a few times.
-pub fn audit(engine: &Engine) -> Result<AuditReport, EngineError> {
-    let mut last = None;
-    for _ in 0..5 {
-        let (memory, ticket) = engine.read_with_ticket(|book| book.accounts().totals());
-        engine.wait_committed_blocking(ticket)?;
+/// The book is read with the ticket of its last change; once that is committed the rows
+/// describe the same moment, unless money moved meanwhile, in which case both sides are
+/// read again (a few times at most). The sums are one short SQLite query per side.
+pub async fn audit(engine: &Engine) -> Result<AuditReport, EngineError> {
+    let mut tries = 0;
+    loop {
+        let (book, ticket) = engine.read_with_ticket(book_side);
+        engine.wait_committed(ticket, COMMIT_WAIT).await?;
         let stored = engine.store().stored_totals()?;
-        let (receipts_memory, receipts) = engine.read(|book| {
-            let summary = book.ledger().summary();
-            (summary.total.0, summary.receipts)
-        });
-        let report = compare(&memory, &stored, receipts_memory, receipts);
-        if report.balanced || engine.read(|book| book.accounts().totals()) == memory {
+        let report = compare(&book.0, &stored, book.1, book.2);
+        tries += 1;
+        if report.balanced || tries == TRIES || engine.read(book_side) == book {
             return Ok(report);
         }
-        last = Some(report);
     }
-    Ok(last.unwrap_or_else(|| compare(&MoneyTotals::default(), &StoredTotals::default(), 0, 0)))
+}
+
+/// The book's side: money totals, and the ledger's receipt total and count.
+fn book_side(book: &super::Book) -> (MoneyTotals, u64, u64) {
+    let summary = book.ledger().summary();
+    (book.accounts().totals(), summary.total.0, summary.receipts)
 }
 
 /// Compares the two sides; pure.

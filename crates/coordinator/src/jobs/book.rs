@@ -384,14 +384,10 @@ impl Book {
         Some(JobResults { job: id, units })
     }
 
-    /// Whether `id` is the validated output of a unit of one of `account`'s jobs.
-    pub fn owns_output(&self, account: &AccountId, id: &ContentId) -> bool {
-        self.jobs
-            .values()
-            .filter(|job| job.owner == Some(*account))
-            .flat_map(|job| (0..job.counts.total).map(|i| UnitId(job.first_unit.0 + i)))
-            .filter_map(|unit| self.unit(unit)?.settlement.as_ref()?.output)
-            .any(|output| output == *id)
+    /// The owner of the job a lease belongs to (`None` for a job from before accounts).
+    pub fn lease_job_owner(&self, lease: LeaseId) -> Option<AccountId> {
+        let unit = self.unit(self.lease(lease)?.unit)?;
+        self.jobs.get(&unit.job)?.owner
     }
 
     /// A node's reputation (zeros for a node never judged).

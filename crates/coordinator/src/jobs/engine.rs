@@ -175,19 +175,6 @@ impl Engine {
         (look(&inner.book), inner.ticket)
     }
 
-    /// Waits (blocking the thread) until `ticket` is committed, at most 30 s.
-    pub fn wait_committed_blocking(&self, ticket: u64) -> Result<(), EngineError> {
-        let limit = Duration::from_secs(30);
-        let started = std::time::Instant::now();
-        while self.committed() < ticket {
-            if started.elapsed() > limit {
-                return Err(EngineError::Timeout(limit));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        Ok(())
-    }
-
     /// Adds writes that need no decision (an uploaded blob); returns their ticket.
     pub fn write(&self, ops: Vec<Op>) -> u64 {
         self.apply(|_, _, changes| changes.ops.extend(ops)).1

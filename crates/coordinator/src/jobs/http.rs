@@ -128,8 +128,7 @@ async fn get_blob(
     let account = signed.account;
     let bytes = blocking(move || {
         let store = shared.work.store();
-        let mine = store.blob_owned_by(&id, &account).map_err(internal)?
-            || shared.work.read(|book| book.owns_output(&account, &id));
+        let mine = store.blob_owned_by(&id, &account).map_err(internal)?;
         if mine {
             store.blob(&id).map_err(internal)
         } else {

@@ -104,10 +104,8 @@ pub(crate) async fn record_deposit(
 }
 
 async fn audit(State(shared): State<Arc<Shared>>) -> Result<Json<AuditReport>, Failure> {
-    let reading = shared.clone();
-    tokio::task::spawn_blocking(move || super::audit::audit(&reading.work))
+    super::audit::audit(&shared.work)
         .await
-        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map(Json)
         .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }

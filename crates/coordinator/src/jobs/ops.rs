@@ -33,7 +33,8 @@ pub enum Op {
     Blob {
         /// Its id.
         id: ContentId,
-        /// The account that uploaded it (may read it back).
+        /// The account that may read it back: who uploaded it, or for an output the
+        /// owner of its job.
         owner: AccountId,
         /// Its bytes.
         bytes: Arc<[u8]>,

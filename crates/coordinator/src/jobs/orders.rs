@@ -44,16 +44,6 @@ impl Orders {
         self.open.get(&serial).map(|(limit, _)| limit)
     }
 
-    /// Orders open now.
-    pub fn len(&self) -> usize {
-        self.open.len()
-    }
-
-    /// Whether none is open.
-    pub fn is_empty(&self) -> bool {
-        self.open.is_empty()
-    }
-
     /// Adds an order (issued now or restored).
     pub(super) fn insert(&mut self, limit: OrderLimit, price: OrderPrice) {
         let closes = limit.expires_at_ms.saturating_add(CLAIM_GRACE_MS);
@@ -292,10 +282,5 @@ impl Book {
             max_bytes: request.max_bytes,
             expires_at_ms: request.expires_at_ms,
         }
-    }
-
-    /// The open orders.
-    pub fn orders(&self) -> &Orders {
-        &self.orders
     }
 }

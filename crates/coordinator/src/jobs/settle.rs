@@ -87,13 +87,7 @@ impl Book {
             key: report.agreement_key(),
             message,
         });
-        ch.ops.push(Op::Result {
-            lease: report.lease,
-            unit: unit_id,
-            node,
-            report: report.clone(),
-            received_at_ms: now_ms,
-        });
+        ch.ops.push(result_op(unit_id, node, report, now_ms));
         let keys: Vec<AgreementKey> = unit.results.iter().map(|r| r.key).collect();
         let max = usize::from(unit.quorum) + max;
         match decide(&keys, unit.quorum, max, unit.running.len()) {
@@ -118,13 +112,7 @@ impl Book {
         now_ms: u64,
         ch: &mut Changes,
     ) {
-        ch.ops.push(Op::Result {
-            lease: report.lease,
-            unit: unit_id,
-            node,
-            report: report.clone(),
-            received_at_ms: now_ms,
-        });
+        ch.ops.push(result_op(unit_id, node, report, now_ms));
         ch.ops.push(Op::Invalid {
             lease: report.lease,
         });
@@ -333,6 +321,17 @@ impl Book {
             ch.out.push(Outbound::Revoke { node, lease });
         }
         self.refresh(unit_id);
+    }
+}
+
+/// The durable record of `node`'s report on a unit (valid or not, it is kept once).
+fn result_op(unit: UnitId, node: NodeId, report: &UnitReport, now_ms: u64) -> Op {
+    Op::Result {
+        lease: report.lease,
+        unit,
+        node,
+        report: report.clone(),
+        received_at_ms: now_ms,
     }
 }
 

@@ -123,7 +123,7 @@ async fn a_restart_loses_nothing_committed_and_pays_nothing_twice() {
         (stored.receipts_total, stored.receipts),
         (summary.total.0, 6)
     );
-    let audit = super::audit::audit(&engine).unwrap();
+    let audit = super::audit::audit(&engine).await.unwrap();
     assert!(audit.balanced, "{:?}", audit.problems);
     assert_eq!(audit.paid_to_nodes, summary.total);
     for seed in [1, 2] {
