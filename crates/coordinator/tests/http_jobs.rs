@@ -356,6 +356,31 @@ async fn requests_are_signed_once_on_time_by_an_account_that_can_pay() {
     let headers = signed(&stranger, "POST", &deposit, &body, unix_ms());
     let (status, text) = raw("POST", addr, &deposit, Some(body), headers).await;
     assert_eq!(status, 403, "{text}");
+    // A body other than the one signed is refused, and nothing is stored.
+    let headers = signed(&customer(), "PUT", "/v1/blobs", b"what I signed", unix_ms());
+    let (status, text) = raw(
+        "PUT",
+        addr,
+        "/v1/blobs",
+        Some(b"what I sent".to_vec()),
+        headers,
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("does not match its signed hash"), "{text}");
+    // A deposit that would overflow what an account can hold is refused whole.
+    let (operator, _) = load_or_create_key_file(&dir.path().join("coordinator.key")).unwrap();
+    let operator = ApiClient::at(addr).with_key(operator);
+    let me = NodeId::from(customer().verifying_key());
+    let refused = tokio::task::spawn_blocking(move || {
+        operator.deposit(&me, MicroTokens(i64::MAX as u64), "too much")
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(&refused, Err(ClientError::Refused { status: 422, message }) if message.contains("too large")),
+        "{refused:?}"
+    );
     let audit = ApiClient::at(addr);
     let audit = tokio::task::spawn_blocking(move || audit.audit())
         .await
