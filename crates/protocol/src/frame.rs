@@ -132,6 +132,7 @@ mod tests {
                     }),
                     cache_port: Some(7351),
                 },
+                proof: crate::proof::IdentityProof { nonce: u64::MAX },
             },
             NodeMessage::Heartbeat {
                 seq: u64::MAX,
@@ -182,6 +183,14 @@ mod tests {
                 first_seen_ms: 1_700_000_000_000,
             }),
             CoordinatorMessage::HeartbeatAck { seq: 42 },
+            CoordinatorMessage::ProofRequired {
+                required_bits: 25,
+                message: "identity proof too weak".into(),
+            },
+            CoordinatorMessage::Throttled {
+                retry_after_ms: 1500,
+                message: "too many registrations from 192.0.2.0/24".into(),
+            },
             CoordinatorMessage::Error {
                 code: ErrorCode::UnsupportedVersion,
                 message: "supported: [1]".into(),

@@ -8,7 +8,10 @@
 //! - [`address`]: the copy-pasteable coordinator address (`KEY@host:port`);
 //! - [`version`]: protocol versions and negotiation;
 //! - [`bounds`]: the one error for a field outside the protocol's limits;
+//! - [`net`]: networks (IPv4 /24, IPv6 /48), the unit Sybil rules count owners by;
+//! - [`proof`]: identity proof of work (the nonce a node grinds for its id);
 //! - [`messages`]: the session messages (hello, register, welcome, heartbeat, error, goodbye);
+//! - [`node_bounds`]: bounds on every text and list a node sends on its control stream;
 //! - [`frame`]: length-prefixed postcard frames with a hard maximum size;
 //! - [`bulk`]: requests on bulk streams (the bandwidth test, modules, inputs, results),
 //!   beside the control stream;
@@ -35,7 +38,10 @@ pub mod frame;
 pub mod ids;
 pub mod job;
 pub mod messages;
+pub mod net;
+pub mod node_bounds;
 pub mod order;
+pub mod proof;
 pub mod receipt;
 pub mod tree;
 pub mod version;

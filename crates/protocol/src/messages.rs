@@ -1,7 +1,9 @@
 //! Session messages on the node↔coordinator control stream.
 //!
 //! A session goes: node → [`NodeMessage::Hello`] (versions and claimed id), node →
-//! [`NodeMessage::Register`] (capabilities), coordinator → [`CoordinatorMessage::Welcome`];
+//! [`NodeMessage::Register`] (capabilities and identity proof), coordinator →
+//! [`CoordinatorMessage::Welcome`] (or [`CoordinatorMessage::ProofRequired`] /
+//! [`CoordinatorMessage::Throttled`], after which the node comes back);
 //! then node heartbeats, each answered by an ack, until either side says goodbye. Any
 //! violation is answered with [`CoordinatorMessage::Error`] carrying an [`ErrorCode`].
 //!
@@ -15,6 +17,7 @@ use crate::cache::{PinOrder, PinOutcome, SignedServiceReceipt};
 use crate::content::ContentId;
 use crate::ids::NodeId;
 use crate::job::LeaseId;
+use crate::proof::IdentityProof;
 use crate::receipt::SignedReceipt;
 use crate::work::Assignment;
 
@@ -193,10 +196,13 @@ impl NodeActivity {
 pub enum NodeMessage {
     /// First frame: versions and claimed id.
     Hello(Hello),
-    /// Second frame: what this node offers.
+    /// Second frame: what this node offers, and the work spent on its id.
     Register {
         /// Hardware and software description.
         capabilities: Capabilities,
+        /// The identity proof of work (see [`crate::proof`]); a node that has none yet
+        /// sends nonce 0 and is told the difficulty.
+        proof: IdentityProof,
     },
     /// Periodic liveness and state report.
     Heartbeat {
@@ -289,6 +295,12 @@ pub enum ErrorCode {
     ShuttingDown,
     /// Something failed inside the coordinator.
     Internal,
+    /// The identity proof of work is below the coordinator's difficulty (the refusal is
+    /// sent as [`CoordinatorMessage::ProofRequired`]).
+    WeakIdentityProof,
+    /// Too many registrations from this address or network (the refusal is sent as
+    /// [`CoordinatorMessage::Throttled`]).
+    Throttled,
 }
 
 /// Messages a coordinator sends on a node's control stream.
@@ -328,6 +340,22 @@ pub enum CoordinatorMessage {
     Goodbye {
         /// Why, for logs.
         reason: String,
+    },
+    /// Registration refused: the identity proof is weaker than this coordinator requires.
+    /// The node computes one of `required_bits` and registers again at once.
+    ProofRequired {
+        /// Leading zero bits the proof must have.
+        required_bits: u8,
+        /// Human-readable detail.
+        message: String,
+    },
+    /// Registration refused for now: too many registrations from the node's address or
+    /// network. The node waits at least `retry_after_ms` before it tries again.
+    Throttled {
+        /// How long to wait before the next attempt, in milliseconds.
+        retry_after_ms: u64,
+        /// Human-readable detail.
+        message: String,
     },
 }
 

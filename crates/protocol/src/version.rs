@@ -7,7 +7,11 @@
 pub const ALPN: &[u8] = b"idleshare/1";
 
 /// The protocol version this build prefers.
-pub const PROTOCOL_VERSION: u16 = 1;
+///
+/// 2: registration carries an identity proof of work (`NodeMessage::Register::proof`); the
+/// coordinator may answer `ProofRequired` or `Throttled`. Version 1 nodes cannot prove their
+/// identity and are refused at hello, by name.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Every protocol version this build can speak, highest first.
 pub const SUPPORTED_VERSIONS: &[u16] = &[PROTOCOL_VERSION];
@@ -42,7 +46,7 @@ mod tests {
     #[test]
     fn picks_highest_common_version() {
         assert_eq!(negotiate(&[1, 2, 3], &[2, 1]), Ok(2));
-        assert_eq!(negotiate(&[1], SUPPORTED_VERSIONS), Ok(1));
+        assert_eq!(negotiate(&[2], SUPPORTED_VERSIONS), Ok(2));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   id the node claims);
 //! - [`endpoint`]: quinn client and server configurations with their ALPNs (`idleshare/1`
 //!   for node control, `idleshare-cache/1` for cache clients), endpoints with large UDP buffers;
+//! - [`gate`]: the door of a server endpoint: connection caps in all and per source, and QUIC
+//!   Retry when handshakes pile up;
 //! - [`framed`]: reading and writing length-prefixed frames on QUIC streams;
 //! - [`keyfile`]: an ed25519 key in a file only its owner can read (0600).
 #![deny(missing_docs)]
@@ -13,6 +15,7 @@
 pub mod der;
 pub mod endpoint;
 pub mod framed;
+pub mod gate;
 pub mod keyfile;
 pub mod socket;
 pub mod tls;
@@ -22,6 +25,7 @@ pub use endpoint::{
     server_config, server_config_with_alpns,
 };
 pub use framed::{FramedError, recv_frame, send_frame};
+pub use gate::{ConnectionGate, GateLimits, GateTicket, Gated, Refusal};
 pub use keyfile::{KeyFileError, generate_key, load_or_create_key_file};
 pub use socket::bind_endpoint;
 pub use tls::peer_node_id;

@@ -46,6 +46,10 @@ pub struct CoordinatorInfo {
     pub max_publish_bytes: u64,
     /// Live copies kept of published content unless the publisher asks otherwise.
     pub replicas: u8,
+    /// Leading zero bits a node's identity proof of work must have (see
+    /// [`crate::proof`]); a node that knows it can compute its proof before registering.
+    #[serde(default)]
+    pub id_difficulty: u8,
 }
 
 fn address_as_text<S: Serializer>(

@@ -2,7 +2,7 @@
 //! it takes or gives, shared by the server, its client and the shells (customers, the CLI,
 //! dashboards).
 //!
-//! - [`nodes`]: `GET /v1/nodes`;
+//! - [`nodes`]: `GET /v1/nodes` (public) and `GET /v1/operator/nodes` (the operator's);
 //! - [`coordinator`]: `GET /v1/coordinator`;
 //! - [`jobs`]: blobs, jobs and the ledger;
 //! - [`accounts`]: customer accounts, deposits and the audit;
@@ -33,7 +33,7 @@ pub use jobs::{
     BlobStored, JobResults, JobStatus, JobSubmitted, LedgerSummary, NodeAccount, UnitCounts,
     UnitFailure, UnitResult, UnitState,
 };
-pub use nodes::{NodeState, NodeView, Reputation};
+pub use nodes::{NodeState, NodeView, OperatorNodeView, Reputation};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,8 +7,11 @@ use super::content::PublishQuery;
 use crate::content::ContentId;
 use crate::job::JobId;
 
-/// `GET`: the registry ([`super::NodeView`] list).
+/// `GET`: the public registry ([`super::NodeView`] list: no addresses, no live state).
 pub const NODES: &str = "/v1/nodes";
+/// `GET` (signed by the operator, with the coordinator's own key): the whole registry
+/// ([`super::OperatorNodeView`] list).
+pub const OPERATOR_NODES: &str = "/v1/operator/nodes";
 /// `GET`: the coordinator ([`super::CoordinatorInfo`]).
 pub const COORDINATOR: &str = "/v1/coordinator";
 /// `GET`: counters in the Prometheus text format.

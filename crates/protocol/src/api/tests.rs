@@ -28,8 +28,10 @@ fn coordinator_info_keeps_its_address_as_text_and_round_trips() {
             micro_tokens_per_gib_day: 11,
         },
         storage_period_ms: 3_600_000,
+        id_difficulty: 25,
     };
     let json = serde_json::to_value(&info).unwrap();
+    assert_eq!(json["id_difficulty"], 25);
     assert_eq!(json["address"], format!("{key}@127.0.0.1:7380"));
     assert_eq!(json["key"], key.to_string());
     assert_eq!(json["credit_rate"]["micro_tokens_per_megafuel"], 7);
@@ -56,15 +58,15 @@ fn a_malformed_coordinator_address_is_refused_when_read() {
 
 #[test]
 fn a_node_view_shows_its_id_as_text_and_its_state_as_a_word() {
-    let view = NodeView {
+    let view = OperatorNodeView {
         id: node_id(2),
         state: NodeState::Online,
         activity: "paused".into(),
         pause_reason: Some("on battery".into()),
         budget: None,
         capabilities: Capabilities::default(),
-        first_seen_ms: 1,
-        last_seen_ms: 2,
+        first_seen_ms: 3_600_001,
+        last_seen_ms: 7_300_000,
         remote_addr: "127.0.0.1:5000".into(),
         reputation: Reputation {
             consecutive_valid: 3,
@@ -75,8 +77,38 @@ fn a_node_view_shows_its_id_as_text_and_its_state_as_a_word() {
     let json = serde_json::to_value(&view).unwrap();
     assert_eq!(json["id"], node_id(2).to_string());
     assert_eq!(json["state"], "online");
-    let back: NodeView = serde_json::from_value(json).unwrap();
+    let back: OperatorNodeView = serde_json::from_value(json).unwrap();
     assert_eq!(back, view);
+}
+
+#[test]
+fn the_public_view_hides_where_a_node_is_and_whether_its_owner_is_away() {
+    let operator = OperatorNodeView {
+        id: node_id(2),
+        state: NodeState::Online,
+        activity: "contributing".into(),
+        pause_reason: Some("user active".into()),
+        budget: None,
+        capabilities: Capabilities::default(),
+        first_seen_ms: 3_600_001,
+        last_seen_ms: 7_300_000,
+        remote_addr: "192.0.2.7:5000".into(),
+        reputation: Reputation::default(),
+    };
+    let json = serde_json::to_value(operator.public()).unwrap();
+    let text = json.to_string();
+    for hidden in [
+        "remote_addr",
+        "192.0.2.7",
+        "activity",
+        "pause_reason",
+        "budget",
+    ] {
+        assert!(!text.contains(hidden), "{hidden} in {text}");
+    }
+    assert_eq!(json["first_seen_ms"], 3_600_000);
+    assert_eq!(json["last_seen_ms"], 7_200_000);
+    assert_eq!(json["state"], "online");
 }
 
 #[test]
