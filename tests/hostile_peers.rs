@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
+use idleshare_protocol::proof;
 use idleshare_protocol::{
     ALPN, Capabilities, CoordinatorAddress, CoordinatorMessage, ErrorCode, Hello,
-    MAX_CONTROL_FRAME_LEN, NodeActivity, NodeId, NodeMessage,
+    MAX_CONTROL_FRAME_LEN, NodeActivity, NodeId, NodeMessage, PROTOCOL_VERSION,
 };
 use idleshare_transport::endpoint::client_config_with_alpn;
 use idleshare_transport::keyfile::generate_key;
@@ -107,13 +108,15 @@ fn hello(versions: Vec<u16>, node_id: NodeId) -> NodeMessage {
     NodeMessage::Hello(Hello { versions, node_id })
 }
 
-fn register() -> NodeMessage {
+/// A registration with a proof at the test coordinators' difficulty.
+fn register(id: NodeId) -> NodeMessage {
     NodeMessage::Register {
         capabilities: Capabilities {
             cpu_model: "test".into(),
             cpu_cores: 1,
             ..Capabilities::default()
         },
+        proof: proof::search(&id, support::TEST_ID_DIFFICULTY, 0, u64::MAX).unwrap(),
     }
 }
 
@@ -122,10 +125,10 @@ async fn registering_client(fixture: &Fixture) -> RawClient {
     let key = generate_key().unwrap();
     let mut client = connect(&fixture.address(), &key).await;
     let id = NodeId::from(key.verifying_key());
-    send_frame(&mut client.send, &hello(vec![1], id))
+    send_frame(&mut client.send, &hello(vec![PROTOCOL_VERSION], id))
         .await
         .unwrap();
-    send_frame(&mut client.send, &register()).await.unwrap();
+    send_frame(&mut client.send, &register(id)).await.unwrap();
     client
 }
 
@@ -167,7 +170,7 @@ async fn a_claimed_id_that_differs_from_the_certificate_key_is_refused() {
     let certificate_key = generate_key().unwrap();
     let claimed = NodeId::from(generate_key().unwrap().verifying_key());
     let mut client = connect(&fixture.address(), &certificate_key).await;
-    send_frame(&mut client.send, &hello(vec![1], claimed))
+    send_frame(&mut client.send, &hello(vec![PROTOCOL_VERSION], claimed))
         .await
         .unwrap();
     let (code, message) = refusal(&mut client).await;
@@ -193,7 +196,7 @@ async fn an_unsupported_version_is_refused_naming_the_supported_ones() {
     let (code, message) = refusal(&mut client).await;
     assert_eq!(code, ErrorCode::UnsupportedVersion);
     assert!(
-        message.contains("[7, 99]") && message.contains("supports [1]"),
+        message.contains("[7, 99]") && message.contains(&format!("supports [{PROTOCOL_VERSION}]")),
         "{message}"
     );
     assert_eq!(fixture.rejections("unsupported_version"), 1);
@@ -392,5 +395,28 @@ fn a_node_pinning_the_wrong_coordinator_key_refuses_to_talk() {
         .wait_for_line("coordinator key mismatch", Duration::from_secs(20));
     assert!(line.contains(&address.key.to_string()), "{line}");
     assert!(fixture.coordinator.node(&impostor_target.id).is_none());
+    fixture.assert_honest_node_still_served();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_pause_reason_is_refused_naming_the_field() {
+    let fixture = Fixture::new(&[]);
+    let mut client = registered_client(&fixture).await;
+    // Within the frame limit, far beyond what a reason may be: it would be written into the
+    // registry with every heartbeat.
+    let heartbeat = NodeMessage::Heartbeat {
+        seq: 1,
+        activity: NodeActivity::Paused {
+            reason: "x".repeat(16 * 1024),
+        },
+    };
+    send_frame(&mut client.send, &heartbeat).await.unwrap();
+    let (code, message) = refusal(&mut client).await;
+    assert_eq!(code, ErrorCode::InvalidContent);
+    assert!(
+        message.contains("pause reason") && message.contains("512"),
+        "{message}"
+    );
+    assert_eq!(fixture.rejections("invalid_content"), 1);
     fixture.assert_honest_node_still_served();
 }

@@ -28,9 +28,9 @@ async fn wait_for(
 async fn a_started_node_registers_retests_its_bandwidth_as_it_ages_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let coordinator = Coordinator::start(CoordinatorConfig::new(listen, dir.path().join("c")))
-        .await
-        .unwrap();
+    let mut coordinator_config = CoordinatorConfig::new(listen, dir.path().join("c"));
+    coordinator_config.admission.id_difficulty = 8;
+    let coordinator = Coordinator::start(coordinator_config).await.unwrap();
     let mut config = NodeConfig::new(coordinator.address().clone(), dir.path().join("node"));
     config.key_store = KeyStorePreference::File;
     config.executor_workers = 0;

@@ -11,7 +11,7 @@ use idleshare_base::sync::Mutex;
 use idleshare_devnet::{DemoEvent, Devnet, DevnetConfig};
 use idleshare_node::settings::{Settings, SettingsStore};
 use idleshare_node::wallet::Wallet;
-use idleshare_node::{NodeConfig, NodeHandle, NodeStatus, start_node};
+use idleshare_node::{KeychainWaitHook, NodeConfig, NodeHandle, NodeStatus, start_node};
 use idleshare_protocol::CoordinatorAddress;
 use idleshare_protocol::api::Reputation;
 use tokio::sync::watch;
@@ -161,6 +161,11 @@ impl NodeRuntime {
         let (effective, capper) = self.effective_settings(false);
         let mut config = NodeConfig::new(address, self.paths.node_dir());
         config.settings = effective;
+        // A keychain locked at login is waited for; the overview says so meanwhile.
+        let shown = self.status.clone();
+        config.on_keychain_wait = Some(KeychainWaitHook(std::sync::Arc::new(move |status| {
+            shown.send_replace(Some(status));
+        })));
         let node = start_node(config)
             .await
             .map_err(|e| AppError::io(format!("cannot start the node: {e}")))?;

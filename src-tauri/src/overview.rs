@@ -256,6 +256,9 @@ pub fn state_and_reason<Tz: TimeZone>(
             return (Offline, "Connecting to the coordinator…".into());
         }
         ConnectionState::Stopped => return (Offline, "The node is stopped".into()),
+        ConnectionState::ProvingIdentity { .. } | ConnectionState::WaitingForKeychain { .. } => {
+            return (Offline, capitalised(&status.summary()));
+        }
         ConnectionState::Connecting { .. } | ConnectionState::Backoff { .. } => {
             let error = status.last_error.as_deref().unwrap_or("no answer");
             return (

@@ -16,6 +16,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// The coordinator waits up to 3 s for sessions at shutdown; leave room beyond that.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// The identity proof difficulty of the benches' coordinators: real proofs (so the
+/// coordinator verifies each one), cheap enough to precompute 10,000 of them in seconds.
+pub const BENCH_ID_DIFFICULTY: u8 = 12;
+
 pub struct CoordinatorChild {
     child: Child,
     pub pid: u32,
@@ -42,6 +46,14 @@ impl CoordinatorChild {
             .arg(data)
             .args(["--heartbeat-ms", &heartbeat_ms.to_string()])
             .args(["--max-connections", &max_connections.to_string()])
+            // Every simulated node comes from one loopback address.
+            .args(["--max-connections-per-ip", &max_connections.to_string()])
+            .args(["--max-node-sessions", &max_connections.to_string()])
+            // Ids carry proofs of BENCH_ID_DIFFICULTY, computed before the clock starts, and
+            // all of them register from one address.
+            .args(["--id-difficulty", &BENCH_ID_DIFFICULTY.to_string()])
+            .args(["--registrations-per-ip", &max_connections.to_string()])
+            .args(["--registrations-per-network", &max_connections.to_string()])
             // Warnings still reach our stderr; per-node info lines would drown the figures.
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

@@ -13,11 +13,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use idleshare_coordinator::{Coordinator, CoordinatorConfig};
 use idleshare_node::identity::KEY_FILE_NAME;
+use idleshare_node::identity_proof;
 use idleshare_protocol::NodeId;
+use idleshare_protocol::proof;
 use idleshare_transport::keyfile::{generate_key, write_key_file};
 use tokio::process::Command;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::coordinator_child::BENCH_ID_DIFFICULTY;
 use super::process::{ScratchDir, terminate};
 use super::stats::{Summary, ms, print_json_line, ratio};
 use crate::args::RegisterBenchArgs;
@@ -33,7 +36,12 @@ pub async fn run(args: RegisterBenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the idleshare executable")?;
     let scratch = ScratchDir::new("register")?;
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let config = CoordinatorConfig::new(listen, scratch.path().join("coordinator"));
+    let mut config = CoordinatorConfig::new(listen, scratch.path().join("coordinator"));
+    // Each node's proof is written beside its key before it starts (not timed), and every
+    // trial registers from this one address.
+    config.admission.id_difficulty = BENCH_ID_DIFFICULTY;
+    config.admission.per_ip_per_minute = 10_000;
+    config.admission.per_network_per_minute = 10_000;
     let coordinator = Coordinator::start(config)
         .await
         .context("cannot start the in-process coordinator")?;
@@ -118,6 +126,9 @@ async fn time_registration(
     let key = generate_key()?;
     write_key_file(&data.join(KEY_FILE_NAME), &key)?;
     let id = NodeId::from(key.verifying_key());
+    let proof = proof::search(&id, BENCH_ID_DIFFICULTY, 0, u64::MAX)
+        .context("no identity proof in the whole nonce space")?;
+    identity_proof::store(data, &id, proof)?;
     let started = Instant::now();
     let mut child = Command::new(exe)
         .args([

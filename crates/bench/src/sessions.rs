@@ -10,15 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use idleshare_base::sync::Mutex;
 use idleshare_node::capabilities::local_capabilities;
 use idleshare_protocol::CoordinatorAddress;
 use quinn::Endpoint;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::coordinator_child::CoordinatorChild;
+use super::coordinator_child::{BENCH_ID_DIFFICULTY, CoordinatorChild};
 use super::process::{ScratchDir, rss_kib};
-use super::sim_session::{Recorder, Target, register};
+use super::sim_session::{Recorder, Target, proven_identities, register};
 use super::stats::{Summary, ms, print_json_line, ratio};
 use crate::args::SessionsBenchArgs;
 
@@ -29,6 +30,10 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// The baseline heartbeats faster than the load so its p50 rests on dozens of samples, not
 /// two or three (well within the coordinator's frame-rate limit).
 const BASELINE_INTERVAL: Duration = Duration::from_millis(100);
+/// Coordinator memory per session the design aims for.
+const GOAL_KIB_PER_SESSION: u64 = 50;
+/// Heartbeat round trip p99 under load the design aims for.
+const GOAL_P99: Duration = Duration::from_millis(50);
 /// How long sessions get to say goodbye once told to stop.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -81,11 +86,22 @@ async fn measure(
 ) -> anyhow::Result<Figures> {
     let endpoint = Endpoint::client(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .context("cannot open the client UDP socket")?;
+    // The baseline's session and the load's, each with a fresh id and its proof.
+    let count = args.nodes + 1;
+    let grinding = Instant::now();
+    let identities =
+        tokio::task::spawn_blocking(move || proven_identities(count, BENCH_ID_DIFFICULTY))
+            .await??;
+    println!(
+        "    {count} ids with {BENCH_ID_DIFFICULTY}-bit identity proofs precomputed in {:.1} s (not timed)",
+        grinding.elapsed().as_secs_f64()
+    );
     let target = Target {
         endpoint: endpoint.clone(),
         addr: resolve(&coordinator.address).await?,
         coordinator: coordinator.address.key,
         capabilities: local_capabilities(),
+        identities: Arc::new(Mutex::new(identities)),
     };
     let recorder = Arc::new(Recorder::default());
 
@@ -272,6 +288,10 @@ fn report(args: &SessionsBenchArgs, f: &Figures, clean_exit: bool) {
         ),
         None => println!("ratio heartbeat p50: n/a (missing samples)"),
     }
+    println!(
+        "goals: ≤ {GOAL_KIB_PER_SESSION} KiB per session, heartbeat p99 ≤ {} ms",
+        GOAL_P99.as_millis()
+    );
     println!("errors: {}", f.errors);
     for error in &f.first_errors {
         println!("  error: {error}");
@@ -298,5 +318,8 @@ fn report(args: &SessionsBenchArgs, f: &Figures, clean_exit: bool) {
         "setup_seconds": setup_seconds,
         "connections_per_second": per_second,
         "coordinator_clean_exit": clean_exit,
+        "id_difficulty": BENCH_ID_DIFFICULTY,
+        "goal_rss_per_session_kib": GOAL_KIB_PER_SESSION,
+        "goal_heartbeat_p99_ms": GOAL_P99.as_millis() as u64,
     }));
 }

@@ -3,12 +3,15 @@
 //! one UDP socket.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ed25519_dalek::SigningKey;
 use idleshare_base::sync::Mutex;
 use idleshare_node::session::hello_and_register;
+use idleshare_protocol::proof::{self, IdentityProof};
 use idleshare_protocol::{
     Capabilities, CoordinatorMessage, MAX_CONTROL_FRAME_LEN, NodeActivity, NodeId, NodeMessage,
 };
@@ -31,6 +34,43 @@ pub struct Target {
     pub addr: SocketAddr,
     pub coordinator: NodeId,
     pub capabilities: Capabilities,
+    /// Identities with their proofs, computed before the clock starts; each session takes
+    /// one.
+    pub identities: Arc<Mutex<Vec<ProvenIdentity>>>,
+}
+
+/// A fresh key and its identity proof.
+pub type ProvenIdentity = (SigningKey, IdentityProof);
+
+/// `count` fresh keys with proofs of `bits`, ground on every core (so the bench measures
+/// the coordinator, not the grinding).
+pub fn proven_identities(count: usize, bits: u8) -> anyhow::Result<Vec<ProvenIdentity>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = count.div_ceil(threads);
+    let grinders: Vec<_> = (0..threads)
+        .map(|index| {
+            let mine = per_thread.min(count.saturating_sub(index * per_thread));
+            std::thread::spawn(move || -> anyhow::Result<Vec<ProvenIdentity>> {
+                (0..mine)
+                    .map(|_| {
+                        let key = generate_key()?;
+                        let id = NodeId::from(key.verifying_key());
+                        let proof = proof::search(&id, bits, 0, u64::MAX)
+                            .context("no identity proof in the whole nonce space")?;
+                        Ok((key, proof))
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(count);
+    for grinder in grinders {
+        let ground = grinder
+            .join()
+            .map_err(|_| anyhow::anyhow!("a proof thread panicked"))??;
+        all.extend(ground);
+    }
+    Ok(all)
 }
 
 /// Heartbeat round trips and errors from all sessions.
@@ -87,9 +127,14 @@ pub struct Registered {
     pub interval: Duration,
 }
 
-/// Connects with a fresh identity and registers, as a node's first session does.
+/// Connects with a fresh identity (one of the target's proven ones) and registers, as a
+/// node's first session does.
 pub async fn register(target: &Target) -> anyhow::Result<Registered> {
-    let key = generate_key()?;
+    let (key, proof) = target
+        .identities
+        .lock()
+        .pop()
+        .context("no precomputed identity left")?;
     let config = client_config(&key, target.coordinator, &TransportLimits::default())?;
     let connection = target
         .endpoint
@@ -99,7 +144,7 @@ pub async fn register(target: &Target) -> anyhow::Result<Registered> {
     let (mut send, mut recv) = connection.open_bi().await.context("opening stream")?;
     let node_id = NodeId::from(key.verifying_key());
     let capabilities = target.capabilities.clone();
-    let welcome = hello_and_register(node_id, capabilities, &mut send, &mut recv)
+    let welcome = hello_and_register(node_id, capabilities, proof, &mut send, &mut recv)
         .await
         .context("registering")?;
     Ok(Registered {

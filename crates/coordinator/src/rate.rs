@@ -1,6 +1,7 @@
-//! A token bucket for frames per second per node. Pure: the caller passes the time.
+//! A token bucket (frames per second per node, registrations per address). Pure: the caller
+//! passes the time.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Allows `rate` events per second on average, with bursts up to `burst`.
 #[derive(Debug, Clone)]
@@ -24,15 +25,37 @@ impl TokenBucket {
 
     /// Takes one token if available at `now`.
     pub fn try_take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last);
-        self.last = self.last.max(now);
-        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.rate).min(self.burst);
+        self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
         }
+    }
+
+    /// How long from `now` until a token is available (zero if one is).
+    pub fn time_until_token(&self, now: Instant) -> Duration {
+        let missing = 1.0 - self.tokens_at(now);
+        if missing <= 0.0 || self.rate <= 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(missing / self.rate)
+    }
+
+    /// Whether the bucket is full at `now`: it then says no more than a new one would.
+    pub fn is_full(&self, now: Instant) -> bool {
+        self.tokens_at(now) >= self.burst
+    }
+
+    fn tokens_at(&self, now: Instant) -> f64 {
+        let elapsed = now.saturating_duration_since(self.last);
+        (self.tokens + elapsed.as_secs_f64() * self.rate).min(self.burst)
+    }
+
+    fn refill(&mut self, now: Instant) {
+        self.tokens = self.tokens_at(now);
+        self.last = self.last.max(now);
     }
 }
 
@@ -52,6 +75,20 @@ mod tests {
         // A long pause refills only up to the burst.
         let later = start + Duration::from_secs(60);
         assert_eq!((0..10).filter(|_| bucket.try_take(later)).count(), 3);
+    }
+
+    #[test]
+    fn says_how_long_until_the_next_token_and_when_it_is_full() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(2.0, 2, start);
+        assert!(bucket.is_full(start));
+        assert_eq!(bucket.time_until_token(start), Duration::ZERO);
+        assert!(bucket.try_take(start) && bucket.try_take(start));
+        assert!(!bucket.is_full(start));
+        assert_eq!(bucket.time_until_token(start), Duration::from_millis(500));
+        let later = start + Duration::from_millis(250);
+        assert_eq!(bucket.time_until_token(later), Duration::from_millis(250));
+        assert!(bucket.is_full(start + Duration::from_secs(1)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use idleshare_protocol::proof::{self, IdentityProof};
 use idleshare_protocol::{
     CoordinatorMessage, ErrorCode, FrameError, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage,
     SUPPORTED_VERSIONS, Welcome, negotiate,
@@ -29,6 +30,9 @@ const FLUSH_GRACE: Duration = Duration::from_millis(500);
 pub(crate) enum SessionEnd {
     /// We refused the node, with a reason it is told.
     Rejected(ErrorCode, String),
+    /// We refused the registration with a frame that tells the node what to do (prove its
+    /// identity at a difficulty, wait); the code counts it and closes the connection.
+    RefusedWith(ErrorCode, String, CoordinatorMessage),
     /// The connection failed under us; nothing can be sent.
     Lost(String),
     /// The node said goodbye.
@@ -94,7 +98,7 @@ async fn run(
         Ok(node) => node,
         Err(end) => return (None, end),
     };
-    let outbox = shared.open_outbox(node);
+    let outbox = shared.open_outbox(node, remote);
     // Bulk transfers get their own streams so they never delay a heartbeat.
     let bulk = tokio::spawn(crate::bulk::serve_bulk_streams(
         connection.clone(),
@@ -121,6 +125,9 @@ async fn next_frame(
     .await
     .map_err(|_| SessionEnd::Lost(format!("no {what} within {timeout:?}")))??;
     let message = frame.ok_or_else(|| SessionEnd::Lost("node closed its control stream".into()))?;
+    message
+        .validate()
+        .map_err(|e| SessionEnd::Rejected(ErrorCode::InvalidContent, e.to_string()))?;
     if !bucket.try_take(Instant::now()) {
         return Err(SessionEnd::Rejected(
             ErrorCode::RateLimited,
@@ -156,13 +163,20 @@ async fn admit(
             ),
         ));
     }
-    let capabilities = match next_frame(recv, bucket, HELLO_TIMEOUT, "registration").await? {
-        NodeMessage::Register { capabilities } => capabilities,
-        other => return Err(unexpected("registration", &other)),
-    };
+    let (capabilities, proof) =
+        match next_frame(recv, bucket, HELLO_TIMEOUT, "registration").await? {
+            NodeMessage::Register {
+                capabilities,
+                proof,
+            } => (capabilities, proof),
+            other => return Err(unexpected("registration", &other)),
+        };
     capabilities
         .validate()
         .map_err(|e| SessionEnd::Rejected(ErrorCode::InvalidContent, e.to_string()))?;
+    // Both before anything is stored: the proof is one hash, the limiter a map lookup.
+    check_proof(shared, &certified, proof)?;
+    check_rate(shared, &certified, remote)?;
     let cache_port = capabilities.cache_port;
     let record = shared
         .register(certified, capabilities, remote, connection)
@@ -185,6 +199,37 @@ async fn admit(
         cache_port,
     ));
     Ok(certified)
+}
+
+/// Refuses an identity proof below the coordinator's difficulty, telling the node the
+/// difficulty so it can compute one and come back at once.
+fn check_proof(shared: &Shared, node: &NodeId, proof: IdentityProof) -> Result<(), SessionEnd> {
+    let required = shared.config.admission.id_difficulty;
+    proof::verify(node, proof, required).map_err(|weak| {
+        let message = weak.to_string();
+        let frame = CoordinatorMessage::ProofRequired {
+            required_bits: required,
+            message: message.clone(),
+        };
+        SessionEnd::RefusedWith(ErrorCode::WeakIdentityProof, message, frame)
+    })
+}
+
+/// Takes a registration token from the node's address and network, or refuses with the
+/// time until there is one.
+fn check_rate(shared: &Shared, node: &NodeId, remote: SocketAddr) -> Result<(), SessionEnd> {
+    let known = shared.is_known(node);
+    let ip = remote.ip().to_canonical();
+    let admitted = shared.admission.lock().admit(ip, known, Instant::now());
+    admitted.map_err(|throttle| {
+        let message = throttle.to_string();
+        let retry_after_ms = u64::try_from(throttle.retry_after().as_millis()).unwrap_or(u64::MAX);
+        let frame = CoordinatorMessage::Throttled {
+            retry_after_ms: retry_after_ms.max(1),
+            message: message.clone(),
+        };
+        SessionEnd::RefusedWith(ErrorCode::Throttled, message, frame)
+    })
 }
 
 pub(crate) fn unexpected(expected: &str, got: &NodeMessage) -> SessionEnd {
@@ -236,6 +281,16 @@ async fn finish(
                 close_code(code),
                 reason,
             )
+        }
+        SessionEnd::RefusedWith(code, message, frame) => {
+            shared.metrics.rejected(code);
+            // A flood of these is expected under attack: counted, not logged one by one.
+            tracing::debug!(
+                "{who}: registration refused ({}): {message}",
+                code_label(code)
+            );
+            let reason = format!("{}: {message}", code_label(code));
+            (Some(frame), close_code(code), reason)
         }
         SessionEnd::Shutdown => {
             let reason = "coordinator shutting down".to_owned();

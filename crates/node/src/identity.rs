@@ -17,6 +17,9 @@ use idleshare_transport::keyfile::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use crate::keychain_wait::{KEYCHAIN_RETRY, wait_for_key};
+use crate::keychain_wait::{Unavailable, read_marker, record_keychain_marker, when_unavailable};
+
 /// Keychain service name under which node keys are stored.
 pub const KEYCHAIN_SERVICE: &str = "idleshare";
 /// File name of the fallback key inside the data directory.
@@ -46,6 +49,14 @@ impl KeyRole {
         match self {
             KeyRole::Node => "node-key",
             KeyRole::Customer => "customer-key",
+        }
+    }
+
+    /// The marker file saying the key lives in the keychain (holds the public id only).
+    pub fn marker_file_name(self) -> &'static str {
+        match self {
+            KeyRole::Node => "node.keychain",
+            KeyRole::Customer => "customer.keychain",
         }
     }
 
@@ -133,6 +144,19 @@ pub enum IdentityError {
     /// The key file failed.
     #[error(transparent)]
     File(#[from] KeyFileError),
+    /// The key lives in the keychain (this data directory's marker says so) and the
+    /// keychain cannot be reached right now (locked at login, its service not started):
+    /// the node waits for it instead of making a new identity.
+    #[error(
+        "waiting for the OS keychain: {reason} (this node's identity {node_id} lives there; \
+         unlock the keychain, or choose --key-store file to keep a new key in a file)"
+    )]
+    KeychainNotReady {
+        /// The identity the marker names.
+        node_id: String,
+        /// Why the keychain is unusable.
+        reason: String,
+    },
     /// The data directory could not be created or resolved.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -178,18 +202,26 @@ pub fn load_or_create_key(
     let account = role_keychain_account(role, &data_dir);
     let loaded = keychain_entry(&account)
         .and_then(|entry| load_from_keychain(&entry, &account, &file, role));
+    let marker = data_dir.join(role.marker_file_name());
     match loaded {
-        Ok(identity) => Ok(identity),
-        Err(KeychainOutcome::Unavailable(reason)) if preference == KeyStorePreference::Auto => {
+        Ok(identity) => {
+            record_keychain_marker(&marker, &identity);
+            Ok(identity)
+        }
+        Err(KeychainOutcome::Unavailable(reason)) => {
+            match when_unavailable(preference, read_marker(&marker)) {
+                Unavailable::UseFile => {}
+                Unavailable::Wait(node_id) => {
+                    return Err(IdentityError::KeychainNotReady { node_id, reason });
+                }
+                Unavailable::Fail => return Err(IdentityError::KeychainUnavailable(reason)),
+            }
             tracing::warn!(
                 "no usable OS keychain ({reason}); keeping the {} in {} (mode 0600)",
                 role.label(),
                 file.display()
             );
             from_file(&file, format!("no usable OS keychain: {reason}"))
-        }
-        Err(KeychainOutcome::Unavailable(reason)) => {
-            Err(IdentityError::KeychainUnavailable(reason))
         }
         Err(KeychainOutcome::Failed(error)) => Err(error),
     }

@@ -15,6 +15,8 @@ pub mod executor;
 pub mod heartbeat;
 pub mod hwbench;
 pub mod identity;
+pub mod identity_proof;
+mod keychain_wait;
 pub mod monitor;
 pub mod policy;
 pub mod session;
@@ -29,6 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use idleshare_protocol::proof::IdentityProof;
 use idleshare_protocol::{Capabilities, CoordinatorAddress, NodeActivity};
 use idleshare_transport::TransportLimits;
 use tokio::sync::watch;
@@ -44,7 +47,7 @@ pub use crate::identity::{
 };
 use crate::monitor::ResourceMonitor;
 use crate::monitor::desktop::{detect_fullscreen_source, detect_input_idle_source};
-use crate::session::{SessionContext, SessionSignals, WorkParts, run_session};
+use crate::session::{SessionContext, SessionError, SessionSignals, WorkParts, run_session};
 use crate::settings::Settings;
 pub use crate::status::{CacheStats, ConnectionState, NodeStatus};
 use crate::wallet::Wallet;
@@ -72,16 +75,37 @@ pub struct NodeConfig {
     pub sample_interval: Duration,
     /// Worker threads for contributed work (0: no executor, so no compute units).
     pub executor_workers: usize,
-    /// Test only (the `test-hooks` feature): report corrupted outputs, to exercise the
-    /// coordinator's validation.
+    /// Test only (the `test-hooks` feature): report corrupted outputs after this many
+    /// honest units (`None`: never), to exercise the coordinator's validation.
     #[cfg(feature = "test-hooks")]
-    pub corrupt_outputs: bool,
+    pub corrupt_outputs_after: Option<u64>,
+    /// Test only (the `test-hooks` feature): ask for far more work than it can run, again
+    /// and again, to exercise the coordinator's lease cap.
+    #[cfg(feature = "test-hooks")]
+    pub hoard_work: bool,
     /// Test only (the `test-hooks` feature): claim far more fuel than used, to exercise
     /// what the coordinator pays.
     #[cfg(feature = "test-hooks")]
     pub inflate_fuel: bool,
     /// The edge cache (`None`: this node caches nothing).
     pub cache: Option<CacheConfig>,
+    /// The local address the coordinator connection leaves from (`None`: any). Lets
+    /// several nodes on one machine appear as different networks (127.A.B.C) in tests.
+    pub bind_ip: Option<std::net::IpAddr>,
+    /// Told, while the node waits at start for a keychain that holds its key, a status to
+    /// show (`ConnectionState::WaitingForKeychain`); the node logs it either way.
+    pub on_keychain_wait: Option<KeychainWaitHook>,
+}
+
+/// What a shell shows while the node waits for its keychain (see
+/// [`NodeConfig::on_keychain_wait`]).
+#[derive(Clone)]
+pub struct KeychainWaitHook(pub Arc<dyn Fn(NodeStatus) + Send + Sync>);
+
+impl std::fmt::Debug for KeychainWaitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeychainWaitHook")
+    }
 }
 
 impl NodeConfig {
@@ -98,10 +122,14 @@ impl NodeConfig {
             sample_interval: Duration::from_secs(1),
             executor_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             #[cfg(feature = "test-hooks")]
-            corrupt_outputs: false,
+            corrupt_outputs_after: None,
+            #[cfg(feature = "test-hooks")]
+            hoard_work: false,
             #[cfg(feature = "test-hooks")]
             inflate_fuel: false,
             cache: Some(CacheConfig::default()),
+            bind_ip: None,
+            on_keychain_wait: None,
         }
     }
 }
@@ -207,14 +235,39 @@ pub async fn stop_requested() {
 }
 
 /// Loads the identity for `config.data_dir` (blocking keychain access runs off the
-/// runtime threads) and starts the node.
+/// runtime threads) and starts the node. A key known to live in the keychain is waited
+/// for while the keychain cannot be reached (logged, and shown through
+/// [`NodeConfig::on_keychain_wait`]), never replaced by a new one.
 pub async fn start_node(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     let data_dir = config.data_dir.clone();
     let preference = config.key_store;
-    let identity =
-        tokio::task::spawn_blocking(move || load_or_create_identity(&data_dir, preference))
-            .await
-            .map_err(|e| NodeError::IdentityTask(e.to_string()))??;
+    let hook = config.on_keychain_wait.clone();
+    let coordinator = config.coordinator.to_string();
+    let identity = tokio::task::spawn_blocking(move || {
+        let mut last = String::new();
+        let waiting = |error: &identity::IdentityError| {
+            let line = error.to_string();
+            if line == last {
+                return;
+            }
+            tracing::warn!("{line}; trying again every {:?}", identity::KEYCHAIN_RETRY);
+            last = line;
+            if let (Some(hook), identity::IdentityError::KeychainNotReady { node_id, reason }) =
+                (&hook, error)
+                && let Ok(node_id) = node_id.parse()
+            {
+                let mut status =
+                    NodeStatus::starting(node_id, KeyStorage::Keychain, coordinator.clone());
+                status.connection = ConnectionState::WaitingForKeychain {
+                    reason: reason.clone(),
+                };
+                (hook.0)(status);
+            }
+        };
+        identity::wait_for_key(&data_dir, preference, KeyRole::Node, waiting, || false)
+    })
+    .await
+    .map_err(|e| NodeError::IdentityTask(e.to_string()))??;
     Ok(start_node_with_identity(config, identity))
 }
 
@@ -308,6 +361,9 @@ pub fn start_node_with_identity(config: NodeConfig, identity: NodeIdentity) -> N
         bandwidth_max_age: config.bandwidth_max_age,
         wallet: wallet.clone(),
         cache: cache.clone(),
+        bind_ip: config.bind_ip,
+        proof: identity_proof::load(&config.data_dir, &node_id)
+            .unwrap_or(IdentityProof { nonce: 0 }),
     };
     let backoff = Backoff::new(config.backoff_initial, config.backoff_max);
     let mirror = tokio::spawn(status_file::mirror_status(
@@ -343,9 +399,14 @@ fn start_work(config: &NodeConfig, executor: Arc<WorkExecutor>) -> WorkParts {
     };
     let (runner, events) = WorkRunner::new(sandbox_config, executor);
     #[cfg(feature = "test-hooks")]
-    if config.corrupt_outputs {
-        tracing::warn!("test mode: this node reports corrupted outputs");
-        runner.lie_about_outputs();
+    if let Some(honest) = config.corrupt_outputs_after {
+        tracing::warn!("test mode: this node reports corrupted outputs after {honest} units");
+        runner.lie_about_outputs_after(honest);
+    }
+    #[cfg(feature = "test-hooks")]
+    if config.hoard_work {
+        tracing::warn!("test mode: this node hoards work");
+        runner.hoard_work();
     }
     #[cfg(feature = "test-hooks")]
     if config.inflate_fuel {
@@ -405,9 +466,14 @@ fn measure_hardware(
     })
 }
 
-/// Runs sessions back to back, backing off between failures, until stopped.
+/// The longest a throttled node waits, whatever the coordinator asks.
+const MAX_THROTTLE_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Runs sessions back to back, backing off between failures, until stopped. A coordinator
+/// asking for a stronger identity proof gets one (computed here, stored, then straight
+/// back); a throttled node waits at least as long as it is told.
 async fn keep_session(
-    ctx: SessionContext,
+    mut ctx: SessionContext,
     mut backoff: Backoff,
     status: Arc<watch::Sender<NodeStatus>>,
     activity: watch::Receiver<NodeActivity>,
@@ -430,7 +496,26 @@ async fn keep_session(
             Ok(()) => break,
             Err(error) => error,
         };
-        let delay = backoff.next_delay(rand::random());
+        let mut delay = backoff.next_delay(rand::random());
+        match &error {
+            SessionError::ProofRequired { required_bits, .. }
+                if identity_proof::worth_computing(&ctx, *required_bits) =>
+            {
+                match identity_proof::prove(&ctx, *required_bits, &status, &mut stop).await {
+                    Ok(Some(proof)) => {
+                        ctx.proof = proof;
+                        backoff.reset();
+                        continue;
+                    }
+                    Ok(None) => break,
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+            SessionError::Throttled { retry_after, .. } => {
+                delay = delay.max(*retry_after).min(MAX_THROTTLE_WAIT);
+            }
+            _ => {}
+        }
         tracing::warn!("session ended: {error}; retrying in {delay:.1?}");
         status.send_modify(|s| {
             s.connection = ConnectionState::Backoff {

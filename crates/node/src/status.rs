@@ -25,6 +25,20 @@ pub enum ConnectionState {
     },
     /// Stopped by its owner.
     Stopped,
+    /// Waiting for the OS keychain, which holds this node's key but cannot be reached yet
+    /// (locked at login); the node does not make a new identity meanwhile.
+    WaitingForKeychain {
+        /// Why the keychain is unusable, in words.
+        reason: String,
+    },
+    /// Computing the identity proof of work the coordinator asked for (once per identity
+    /// and difficulty; it is kept in the data directory).
+    ProvingIdentity {
+        /// The difficulty, in leading zero bits.
+        bits: u8,
+        /// The expected time for the whole search at the rate measured so far, in seconds.
+        expected_secs: Option<u64>,
+    },
 }
 
 /// A snapshot of the node's state.
@@ -132,9 +146,25 @@ impl NodeStatus {
                 format!("retrying in {:.1} s", *retry_in_ms as f64 / 1000.0)
             }
             ConnectionState::Stopped => "stopped".to_owned(),
+            ConnectionState::WaitingForKeychain { reason } => {
+                format!("waiting for the OS keychain: {reason}")
+            }
+            ConnectionState::ProvingIdentity {
+                expected_secs: Some(secs),
+                ..
+            } => format!("proving its identity to the network (about {secs} s)"),
+            ConnectionState::ProvingIdentity { bits, .. } => {
+                format!("proving its identity to the network ({bits}-bit proof of work)")
+            }
         };
         match (&self.connection, &self.last_error) {
-            (ConnectionState::Registered, _) | (_, None) => state,
+            (
+                ConnectionState::Registered
+                | ConnectionState::ProvingIdentity { .. }
+                | ConnectionState::WaitingForKeychain { .. },
+                _,
+            )
+            | (_, None) => state,
             (_, Some(error)) => format!("{state}: {error}"),
         }
     }

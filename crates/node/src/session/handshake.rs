@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use idleshare_protocol::proof::IdentityProof;
 use idleshare_protocol::{
     Capabilities, CoordinatorMessage, Hello, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage,
     SUPPORTED_VERSIONS, Welcome,
@@ -33,10 +34,10 @@ pub(super) async fn connect(ctx: &SessionContext) -> Result<(Endpoint, Connectio
             host: host.clone(),
             detail: "no addresses".into(),
         })?;
-    let bind: SocketAddr = if remote.is_ipv6() {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    } else {
-        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    let bind: SocketAddr = match ctx.bind_ip {
+        Some(ip) => (ip, 0).into(),
+        None if remote.is_ipv6() => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+        None => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
     };
     let endpoint = bind_endpoint(bind, None).map_err(SessionError::Endpoint)?;
     let config = client_config(&ctx.key, ctx.address.key, &ctx.limits)?;
@@ -57,7 +58,7 @@ pub(super) async fn register(
     let mut capabilities = ctx.capabilities.subscribe();
     let offer = capabilities.borrow_and_update().clone();
     let node_id = NodeId::from(ctx.key.verifying_key());
-    let welcome = hello_and_register(node_id, offer, &mut send, &mut recv).await?;
+    let welcome = hello_and_register(node_id, offer, ctx.proof, &mut send, &mut recv).await?;
     let (frames_tx, frames) = mpsc::channel(16);
     tokio::spawn(forward_frames(recv, frames_tx));
     Ok(Session {
@@ -74,7 +75,7 @@ pub(super) async fn register(
 /// The node's side of the registration exchange, on a control stream just opened on a
 /// connection to the coordinator: hello (the protocol versions this node speaks and the id
 /// it claims, which the TLS handshake has already proven), then registration with what it
-/// offers; returns the coordinator's welcome, awaited at most [`REGISTER_TIMEOUT`].
+/// offers and the proof of work on its id; returns the coordinator's welcome, awaited at most [`REGISTER_TIMEOUT`].
 ///
 /// Every node session starts with it, and so do the benchmarks' simulated nodes, so that
 /// they speak exactly the node's protocol. A refusal, a goodbye or any other frame instead
@@ -82,6 +83,7 @@ pub(super) async fn register(
 pub async fn hello_and_register(
     node_id: NodeId,
     capabilities: Capabilities,
+    proof: IdentityProof,
     send: &mut SendStream,
     recv: &mut RecvStream,
 ) -> Result<Welcome, SessionError> {
@@ -90,7 +92,11 @@ pub async fn hello_and_register(
         node_id,
     });
     send_frame(send, &hello).await?;
-    send_frame(send, &NodeMessage::Register { capabilities }).await?;
+    let register = NodeMessage::Register {
+        capabilities,
+        proof,
+    };
+    send_frame(send, &register).await?;
     let answer = tokio::time::timeout(
         REGISTER_TIMEOUT,
         recv_frame::<CoordinatorMessage>(recv, MAX_CONTROL_FRAME_LEN),

@@ -87,6 +87,23 @@ pub enum SessionError {
     /// A valid message arrived at the wrong time.
     #[error("unexpected message from coordinator: {0}")]
     Unexpected(String),
+    /// The coordinator wants a stronger identity proof; the node computes one and comes
+    /// back.
+    #[error("the coordinator requires an identity proof of {required_bits} bits: {message}")]
+    ProofRequired {
+        /// The difficulty required.
+        required_bits: u8,
+        /// The coordinator's words.
+        message: String,
+    },
+    /// Too many registrations from this address or network; the node waits.
+    #[error("the coordinator is throttling registrations: {message}")]
+    Throttled {
+        /// How long the coordinator asks us to wait.
+        retry_after: Duration,
+        /// The coordinator's words.
+        message: String,
+    },
 }
 
 impl SessionError {
@@ -97,6 +114,20 @@ impl SessionError {
             None => Self::StreamClosed,
             Some(CoordinatorMessage::Error { code, message }) => Self::Refused { code, message },
             Some(CoordinatorMessage::Goodbye { reason }) => Self::CoordinatorLeft(reason),
+            Some(CoordinatorMessage::ProofRequired {
+                required_bits,
+                message,
+            }) => Self::ProofRequired {
+                required_bits,
+                message,
+            },
+            Some(CoordinatorMessage::Throttled {
+                retry_after_ms,
+                message,
+            }) => Self::Throttled {
+                retry_after: Duration::from_millis(retry_after_ms),
+                message,
+            },
             Some(other) => Self::Unexpected(format!("{other:?}")),
         }
     }
@@ -118,6 +149,10 @@ pub(crate) struct SessionContext {
     pub wallet: Option<Arc<Wallet>>,
     /// The edge cache (none: this node caches nothing).
     pub cache: Option<Arc<CacheService>>,
+    /// The local address connections leave from (`None`: any).
+    pub bind_ip: Option<std::net::IpAddr>,
+    /// The identity proof sent at registration (nonce 0 until one is computed).
+    pub proof: idleshare_protocol::proof::IdentityProof,
 }
 
 /// Inputs the session watches.
