@@ -25,10 +25,7 @@ fn three_nodes_register_and_show_in_the_registry_and_metrics() {
             "{entry}"
         );
         assert!(
-            entry["remote_addr"]
-                .as_str()
-                .unwrap()
-                .starts_with("127.0.0.1:"),
+            entry["remote_addr"].as_str().unwrap().starts_with("127."),
             "{entry}"
         );
     }

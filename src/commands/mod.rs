@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 OperatorAccountAction::Deposit(args) => coordinator::deposit(args),
             },
             Some(CoordinatorAction::Audit(args)) => coordinator::audit(args),
+            Some(CoordinatorAction::Nodes(args)) => coordinator::operator_nodes(args),
             None => runtime()?.block_on(coordinator::run(command.run)),
         },
         Command::Account(args) => account::run(args),

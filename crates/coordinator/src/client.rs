@@ -5,7 +5,8 @@
 //!
 //! A client made [`ApiClient::with_key`] signs every request with that key
 //! (`idleshare_protocol::auth`): the customer's account key, or the operator's coordinator
-//! key for deposits. Without a key only the public routes answer.
+//! key for deposits and the operator's node list. Without a key only the public routes
+//! answer.
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use idleshare_base::clock::unix_ms;
 use idleshare_protocol::api::{
     AccountView, ApiError, AuditReport, BadDataReport, BlobStored, ContentOrders, ContentPublished,
     ContentStatus, CoordinatorInfo, DepositRequest, Deposited, JobResults, JobStatus, JobSubmitted,
-    LedgerSummary, NodeView, OrdersRequest, PublishQuery, routes,
+    LedgerSummary, NodeView, OperatorNodeView, OrdersRequest, PublishQuery, routes,
 };
 use idleshare_protocol::auth::{AccountId, RequestToSign};
 use idleshare_protocol::{ContentId, JobId, JobSpec, MicroTokens};
@@ -155,9 +156,16 @@ impl ApiClient {
         self.get_json(routes::COORDINATOR)
     }
 
-    /// Every known node (`GET /v1/nodes`).
+    /// Every known node, as the public sees it (`GET /v1/nodes`: no addresses, no live
+    /// state).
     pub fn nodes(&self) -> Result<Vec<NodeView>, ClientError> {
         self.get_json(routes::NODES)
+    }
+
+    /// Every known node with its address and live state (`GET /v1/operator/nodes`); the
+    /// client must sign with the coordinator's own key.
+    pub fn operator_nodes(&self) -> Result<Vec<OperatorNodeView>, ClientError> {
+        self.get_json(routes::OPERATOR_NODES)
     }
 
     /// The counters in the Prometheus text format (`GET /metrics`).

@@ -1,45 +1,49 @@
-//! The HTTP API: `GET /v1/nodes` (registry as JSON, with reputations), `GET /v1/coordinator`,
-//! `GET /metrics`; the job, blob and ledger routes are in [`crate::jobs::http`], the content
-//! routes in [`crate::content::http`]. Paths and bodies are `idleshare_protocol::api`'s.
+//! The HTTP API's routes: `GET /v1/nodes` (the public registry: capabilities and
+//! reputations, no addresses, no live state), `GET /v1/operator/nodes` (everything, signed
+//! with the coordinator's own key), `GET /v1/coordinator`, `GET /metrics`; the job, blob and
+//! ledger routes are in [`crate::jobs::http`], the content routes in
+//! [`crate::content::http`]. Paths and bodies are `idleshare_protocol::api`'s. The routes
+//! are served through [`crate::http_door`], which bounds time, connections and bodies.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Json};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use idleshare_protocol::PROTOCOL_VERSION;
-use idleshare_protocol::api::{CoordinatorInfo, NodeView, routes};
+use idleshare_protocol::api::{CoordinatorInfo, NodeView, OperatorNodeView, routes};
 
+use crate::auth::Signed;
+use crate::jobs::http::Failure;
 use crate::server::Shared;
 
 pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
-    let mut shutdown = shared.shutdown_signal();
+    let shutdown = shared.shutdown_signal();
+    let limits = shared.config.http_limits.clone();
+    let publish_limit = shared.content.config.max_publish_bytes;
+    let json_limit = usize::try_from(limits.json_body_limit).unwrap_or(usize::MAX);
     let router = Router::new()
         .route(routes::NODES, get(nodes))
+        .route(routes::OPERATOR_NODES, get(operator_nodes))
         .route(routes::COORDINATOR, get(coordinator))
         .route(routes::METRICS, get(metrics))
         .merge(crate::jobs::http::routes())
         .merge(crate::jobs::money_http::routes())
         .merge(crate::content::http::routes())
+        // Routes with larger bodies set their own limit; every other one takes JSON only.
+        .layer(DefaultBodyLimit::max(json_limit))
         .with_state(shared);
-    let stopped = async move {
-        let _ = shutdown.changed().await;
-    };
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(stopped)
-        .await
-    {
-        tracing::error!("HTTP API stopped: {e}");
-    }
+    crate::http_door::serve(listener, router, limits, publish_limit, shutdown).await;
 }
 
-async fn nodes(State(shared): State<Arc<Shared>>) -> Json<Vec<NodeView>> {
-    let views = shared
+/// Every node with everything known about it.
+fn operator_views(shared: &Shared) -> Vec<OperatorNodeView> {
+    shared
         .records()
         .into_iter()
-        .map(|r| NodeView {
+        .map(|r| OperatorNodeView {
             reputation: shared.work.read(|book| book.reputation(&r.id)),
             id: r.id,
             state: r.state,
@@ -51,8 +55,29 @@ async fn nodes(State(shared): State<Arc<Shared>>) -> Json<Vec<NodeView>> {
             last_seen_ms: r.last_seen_ms,
             remote_addr: r.remote_addr,
         })
-        .collect();
-    Json(views)
+        .collect()
+}
+
+async fn nodes(State(shared): State<Arc<Shared>>) -> Json<Vec<NodeView>> {
+    Json(
+        operator_views(&shared)
+            .iter()
+            .map(OperatorNodeView::public)
+            .collect(),
+    )
+}
+
+async fn operator_nodes(
+    State(shared): State<Arc<Shared>>,
+    signed: Signed,
+) -> Result<Json<Vec<OperatorNodeView>>, Response> {
+    if signed.account != shared.work.issuer() {
+        let error = "only the operator sees node addresses and live state: sign with the \
+                     coordinator's key (`idleshare coordinator nodes` on the coordinator's \
+                     machine); the public list is GET /v1/nodes";
+        return Err(Failure::new(StatusCode::FORBIDDEN, error).into_response());
+    }
+    Ok(Json(operator_views(&shared)))
 }
 
 async fn coordinator(State(shared): State<Arc<Shared>>) -> Json<CoordinatorInfo> {
@@ -69,6 +94,7 @@ async fn coordinator(State(shared): State<Arc<Shared>>) -> Json<CoordinatorInfo>
         storage_period_ms: shared.config.work.storage_period_ms,
         max_publish_bytes: shared.content.config.max_publish_bytes,
         replicas: shared.content.config.replicas,
+        id_difficulty: shared.config.admission.id_difficulty,
     })
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use idleshare_protocol::ErrorCode;
 
 /// Every error code, in a fixed order (index = position in the rejection counters).
-pub const ERROR_CODES: [ErrorCode; 10] = [
+pub const ERROR_CODES: [ErrorCode; 12] = [
     ErrorCode::UnsupportedVersion,
     ErrorCode::IdentityMismatch,
     ErrorCode::MalformedFrame,
@@ -17,6 +17,8 @@ pub const ERROR_CODES: [ErrorCode; 10] = [
     ErrorCode::TooManyConnections,
     ErrorCode::ShuttingDown,
     ErrorCode::Internal,
+    ErrorCode::WeakIdentityProof,
+    ErrorCode::Throttled,
 ];
 
 /// A snake_case label for an error code.
@@ -32,16 +34,27 @@ pub fn code_label(code: ErrorCode) -> &'static str {
         ErrorCode::TooManyConnections => "too_many_connections",
         ErrorCode::ShuttingDown => "shutting_down",
         ErrorCode::Internal => "internal",
+        ErrorCode::WeakIdentityProof => "weak_identity_proof",
+        ErrorCode::Throttled => "throttled",
     }
 }
+
+/// Why the QUIC front door refused a connection, in a fixed order (index = position in
+/// [`Metrics::door_refusals`]): all connections in use, too many from one address, the node
+/// session budget spent, the cache client budget spent.
+pub const DOOR_REFUSALS: [&str; 4] = ["connections", "per_ip", "node_sessions", "cache_clients"];
 
 /// Process-wide counters, updated lock-free by sessions.
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Connections currently open (handshaking or in session).
     pub connections_active: AtomicU64,
-    /// Connections refused at the connection limit.
+    /// Connections refused at the front door, for any reason (see [`Metrics::door_refusals`]).
     pub connections_refused: AtomicU64,
+    /// Connections refused at the front door, by reason (index as in [`DOOR_REFUSALS`]).
+    pub door_refusals: [AtomicU64; DOOR_REFUSALS.len()],
+    /// QUIC Retry packets sent to make clients prove their address.
+    pub quic_retries: AtomicU64,
     /// TLS/QUIC handshakes that failed (wrong ALPN, bad certificate, ...).
     pub handshakes_failed: AtomicU64,
     /// Successful registrations.
@@ -70,6 +83,14 @@ impl Metrics {
         }
     }
 
+    /// Counts one refusal at the front door with `reason`, one of [`DOOR_REFUSALS`].
+    pub fn door_refused(&self, reason: &str) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+        if let Some(i) = DOOR_REFUSALS.iter().position(|r| *r == reason) {
+            self.door_refusals[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Renders the counters plus the registry gauges.
     pub fn render(&self, nodes_online: usize, nodes_offline: usize) -> String {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -89,7 +110,7 @@ impl Metrics {
                 ("{state=\"offline\"}".into(), nodes_offline as u64),
             ],
         );
-        let counters: [(&str, &str, &str, &AtomicU64); 10] = [
+        let counters: [(&str, &str, &str, &AtomicU64); 11] = [
             (
                 "idleshare_connections_active",
                 "gauge",
@@ -101,6 +122,12 @@ impl Metrics {
                 "counter",
                 "Connections refused at the connection limit.",
                 &self.connections_refused,
+            ),
+            (
+                "idleshare_quic_retries_total",
+                "counter",
+                "QUIC Retry packets sent to make clients prove their address.",
+                &self.quic_retries,
             ),
             (
                 "idleshare_handshakes_failed_total",
@@ -164,6 +191,17 @@ impl Metrics {
                 )
             })
             .collect();
+        let door: Vec<(String, u64)> = DOOR_REFUSALS
+            .iter()
+            .zip(&self.door_refusals)
+            .map(|(reason, counter)| (format!("{{reason=\"{reason}\"}}"), get(counter)))
+            .collect();
+        metric(
+            "idleshare_door_refusals_total",
+            "counter",
+            "Connections refused at the QUIC front door, by reason.",
+            &door,
+        );
         metric(
             "idleshare_sessions_rejected_total",
             "counter",
@@ -231,6 +269,10 @@ mod tests {
         );
         assert!(text.contains("idleshare_nodes{state=\"online\"} 2\n"));
         assert!(text.contains("idleshare_sessions_rejected_total{reason=\"frame_too_large\"} 1\n"));
+        metrics.door_refused("per_ip");
+        let text = metrics.render(2, 1);
+        assert!(text.contains("idleshare_door_refusals_total{reason=\"per_ip\"} 1\n"));
+        assert!(text.contains("idleshare_connections_refused_total 1\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();
             assert!(value.parse::<u64>().is_ok(), "{line}");

@@ -1,8 +1,15 @@
 //! The node registry's decisions, in memory and pure: time is passed in as Unix ms.
 //!
 //! The coordinator owns one [`Registry`]; every change marks the node dirty so the store
-//! can persist exactly what changed. After a restart every node starts offline: a node is
-//! online only while it holds a live session.
+//! can persist exactly what changed. A heartbeat that changes nothing but the time updates
+//! `last_seen_ms` in memory (what the API shows) and is written at most every
+//! [`LAST_SEEN_WRITE_INTERVAL_MS`], so thousands of idle nodes do not rewrite their rows
+//! every two seconds; going offline writes the final time. After a restart every node
+//! starts offline: a node is online only while it holds a live session.
+//!
+//! A node offline for longer than the coordinator's `prune_offline_after` is forgotten
+//! ([`Registry::prune`]); if it ever returns it registers as new. What other parts keep by
+//! node id (reputation, receipts) is not the registry's and stays.
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,11 +35,24 @@ pub struct NodeRecord {
     pub remote_addr: String,
 }
 
+/// How often a heartbeat that changes nothing but the time is written to the database.
+pub const LAST_SEEN_WRITE_INTERVAL_MS: u64 = 60_000;
+
+/// Whether `record` has been offline for longer than `offline_for_ms` at `now_ms`.
+pub fn is_stale(record: &NodeRecord, now_ms: u64, offline_for_ms: u64) -> bool {
+    record.state == NodeState::Offline
+        && now_ms.saturating_sub(record.last_seen_ms) > offline_for_ms
+}
+
 /// All known nodes and which of them changed since the last flush.
 #[derive(Debug, Default)]
 pub struct Registry {
     nodes: HashMap<NodeId, NodeRecord>,
     dirty: HashSet<NodeId>,
+    /// The `last_seen_ms` last handed to the store, per node.
+    written_last_seen: HashMap<NodeId, u64>,
+    /// Nodes pruned from memory whose rows are still to be deleted.
+    pruned: HashSet<NodeId>,
 }
 
 impl Registry {
@@ -98,20 +118,69 @@ impl Registry {
         }
     }
 
+    /// Whether `id` has registered before.
+    pub fn contains(&self, id: &NodeId) -> bool {
+        self.nodes.contains_key(id)
+    }
+
     /// Puts a stored registration in place (see [`Registry::registration`]).
     pub fn insert(&mut self, record: NodeRecord) {
+        self.pruned.remove(&record.id);
         self.dirty.insert(record.id);
         self.nodes.insert(record.id, record);
     }
 
-    /// Records a heartbeat from a registered node; unknown ids are ignored.
+    /// Records a heartbeat from a registered node; unknown ids are ignored. It is written
+    /// when the state or activity changed, or [`LAST_SEEN_WRITE_INTERVAL_MS`] after the
+    /// last time written.
     pub fn heartbeat(&mut self, id: &NodeId, activity: &NodeActivity, now_ms: u64) {
-        if let Some(record) = self.nodes.get_mut(id) {
-            record.last_seen_ms = now_ms.max(record.last_seen_ms);
+        let Some(record) = self.nodes.get_mut(id) else {
+            return;
+        };
+        record.last_seen_ms = now_ms.max(record.last_seen_ms);
+        let changed = record.state != NodeState::Online || record.activity != *activity;
+        if changed {
             record.state = NodeState::Online;
             record.activity = activity.clone();
+        }
+        let written = self.written_last_seen.get(id).copied().unwrap_or(0);
+        let due = record.last_seen_ms >= written.saturating_add(LAST_SEEN_WRITE_INTERVAL_MS);
+        if changed || due {
             self.dirty.insert(*id);
         }
+    }
+
+    /// Forgets every node offline for longer than `offline_for_ms` at `now_ms`; returns
+    /// them (their rows go at the next [`Registry::take_pruned`]).
+    pub fn prune(&mut self, now_ms: u64, offline_for_ms: u64) -> Vec<NodeId> {
+        let stale: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|record| is_stale(record, now_ms, offline_for_ms))
+            .map(|record| record.id)
+            .collect();
+        for id in &stale {
+            self.nodes.remove(id);
+            self.dirty.remove(id);
+            self.written_last_seen.remove(id);
+            self.pruned.insert(*id);
+        }
+        stale
+    }
+
+    /// The pruned nodes whose rows are still to be deleted, clearing the set.
+    pub fn take_pruned(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.pruned).into_iter().collect()
+    }
+
+    /// Puts pruned ids back (their deletion failed; try again later), unless they have
+    /// registered again since.
+    pub fn mark_pruned(&mut self, ids: impl IntoIterator<Item = NodeId>) {
+        let returned: Vec<NodeId> = ids.into_iter().collect();
+        let gone = returned
+            .into_iter()
+            .filter(|id| !self.nodes.contains_key(id));
+        self.pruned.extend(gone);
     }
 
     /// Replaces a registered node's capabilities (for example after a bandwidth test);
@@ -145,10 +214,15 @@ impl Registry {
     /// The records changed since the last call, clearing the dirty set.
     pub fn take_dirty(&mut self) -> Vec<NodeRecord> {
         let dirty = std::mem::take(&mut self.dirty);
-        dirty
+        let records: Vec<NodeRecord> = dirty
             .into_iter()
             .filter_map(|id| self.nodes.get(&id).cloned())
-            .collect()
+            .collect();
+        for record in &records {
+            self.written_last_seen
+                .insert(record.id, record.last_seen_ms);
+        }
+        records
     }
 
     /// Puts records back in the dirty set (a flush failed; try again later).
@@ -184,113 +258,5 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn contributing() -> NodeActivity {
-        NodeActivity::Contributing {
-            budget: idleshare_protocol::Budget::default(),
-        }
-    }
-
-    fn id(seed: u8) -> NodeId {
-        NodeId::from(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key())
-    }
-
-    #[test]
-    fn re_registration_keeps_first_seen_and_updates_the_rest() {
-        let mut registry = Registry::default();
-        registry.register(id(1), Capabilities::default(), "a:1".into(), 100);
-        let caps = Capabilities {
-            cpu_cores: 4,
-            ..Capabilities::default()
-        };
-        let again = registry.register(id(1), caps.clone(), "b:2".into(), 500);
-        assert_eq!(again.first_seen_ms, 100);
-        assert_eq!(again.last_seen_ms, 500);
-        assert_eq!(again.capabilities, caps);
-        assert_eq!(again.remote_addr, "b:2");
-    }
-
-    #[test]
-    fn a_registration_is_only_shown_once_inserted_and_keeps_first_seen() {
-        let mut registry = Registry::default();
-        registry.register(id(1), Capabilities::default(), "a:1".into(), 100);
-        let pending = registry.registration(id(1), Capabilities::default(), "b:2".into(), 500);
-        let fresh = registry.registration(id(2), Capabilities::default(), "c:3".into(), 600);
-        assert_eq!((pending.first_seen_ms, fresh.first_seen_ms), (100, 600));
-        assert_eq!(registry.records().len(), 1, "nothing shown before insert");
-        registry.insert(fresh);
-        assert_eq!(registry.counts(), (2, 0));
-    }
-
-    #[test]
-    fn heartbeat_updates_last_seen_and_activity_and_never_goes_back_in_time() {
-        let mut registry = Registry::default();
-        registry.register(id(1), Capabilities::default(), "a:1".into(), 100);
-        registry.heartbeat(&id(1), &contributing(), 200);
-        registry.heartbeat(&id(1), &contributing(), 150);
-        let record = &registry.records()[0];
-        assert_eq!(
-            (record.last_seen_ms, &record.activity),
-            (200, &contributing())
-        );
-        registry.heartbeat(&id(9), &NodeActivity::Starting, 300);
-        assert_eq!(registry.records().len(), 1, "unknown ids are ignored");
-    }
-
-    #[test]
-    fn only_online_nodes_with_a_budget_can_take_work() {
-        let mut registry = Registry::default();
-        for seed in 1..=3 {
-            registry.register(id(seed), Capabilities::default(), "a:1".into(), 1);
-        }
-        registry.heartbeat(&id(1), &contributing(), 2);
-        let paused = NodeActivity::Paused {
-            reason: "on battery".into(),
-        };
-        registry.heartbeat(&id(2), &paused, 2);
-        registry.heartbeat(&id(3), &contributing(), 2);
-        registry.go_offline(&id(3));
-        let ids: Vec<NodeId> = registry
-            .contributing()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        assert_eq!(ids, vec![id(1)]);
-    }
-
-    #[test]
-    fn dirty_tracking_reports_each_change_once() {
-        let mut registry = Registry::default();
-        registry.register(id(1), Capabilities::default(), "a:1".into(), 1);
-        registry.register(id(2), Capabilities::default(), "a:2".into(), 2);
-        assert_eq!(registry.take_dirty().len(), 2);
-        assert!(registry.take_dirty().is_empty());
-        registry.go_offline(&id(1));
-        registry.go_offline(&id(1));
-        let dirty = registry.take_dirty();
-        assert_eq!(dirty.len(), 1);
-        assert_eq!(dirty[0].state, NodeState::Offline);
-    }
-
-    #[test]
-    fn records_of_a_failed_flush_are_written_again_next_time() {
-        let mut registry = Registry::default();
-        registry.register(id(1), Capabilities::default(), "a:1".into(), 1);
-        let failed = registry.take_dirty();
-        registry.mark_dirty(failed.iter().map(|r| r.id));
-        let retried = registry.take_dirty();
-        assert_eq!(retried, failed);
-    }
-
-    #[test]
-    fn restored_nodes_start_offline_and_are_persisted_as_such() {
-        let mut live = Registry::default();
-        live.register(id(1), Capabilities::default(), "a:1".into(), 1);
-        let restored = Registry::from_records(live.records());
-        assert_eq!(restored.counts(), (0, 1));
-        let mut restored = restored;
-        assert_eq!(restored.take_dirty()[0].state, NodeState::Offline);
-    }
-}
+#[path = "registry_tests.rs"]
+mod tests;

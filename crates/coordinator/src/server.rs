@@ -14,19 +14,17 @@ use idleshare_protocol::{
     Capabilities, CoordinatorAddress, CoordinatorMessage, NodeActivity, NodeId,
 };
 use idleshare_transport::keyfile::load_or_create_key_file;
-use idleshare_transport::{
-    TransportLimits, bind_endpoint, negotiated_alpn, server_config_with_alpns,
-};
+use idleshare_transport::{TransportLimits, bind_endpoint, server_config_with_alpns};
 use quinn::{Connection, Endpoint};
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 pub use crate::config::{CoordinatorConfig, CoordinatorError};
 use crate::content::ContentService;
 use crate::jobs::{Engine, WORK_DATABASE_FILE_NAME};
 use crate::metrics::Metrics;
+use crate::quic_door::QuicDoor;
 use crate::registry::{NodeRecord, Registry};
-use crate::session::serve_connection;
 use crate::store::{RegistryStore, SqliteStore, StoreError};
 
 /// File name of the coordinator's key inside its data directory.
@@ -38,14 +36,13 @@ pub const DATABASE_FILE_NAME: &str = "coordinator.db";
 /// bounded by the node's slots; a dropped receipt is replayed by `SyncReceipts`).
 const OUTBOX_CAPACITY: usize = 1024;
 
-/// How long shutdown waits for sessions to say goodbye.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-
 /// State shared by the accept loop, sessions, the flusher and the HTTP API.
 pub(crate) struct Shared {
     pub config: CoordinatorConfig,
     pub metrics: Metrics,
     pub address: CoordinatorAddress,
+    /// The QUIC front door: caps before the handshake, budgets per kind after it.
+    pub door: QuicDoor,
     registry: Mutex<Registry>,
     store: Arc<dyn RegistryStore>,
     live: Mutex<HashMap<NodeId, Connection>>,
@@ -58,6 +55,8 @@ pub(crate) struct Shared {
     outboxes: Mutex<HashMap<NodeId, mpsc::Sender<CoordinatorMessage>>>,
     /// Nonces of signed HTTP requests already accepted.
     pub replays: crate::auth::ReplayGuard,
+    /// Registrations per address and per network.
+    pub admission: Mutex<crate::admission::RegistrationLimiter>,
 }
 
 impl Shared {
@@ -96,6 +95,11 @@ impl Shared {
         Ok(record)
     }
 
+    /// Whether `id` is in the registry (it registered before).
+    pub fn is_known(&self, id: &NodeId) -> bool {
+        self.registry.lock().contains(id)
+    }
+
     /// The live control connection of `id`, if it is connected.
     pub fn live_connection(&self, id: &NodeId) -> Option<Connection> {
         self.live.lock().get(id).cloned()
@@ -126,13 +130,18 @@ impl Shared {
     }
 
     /// Opens the node's outbound queue (replacing an older session's) and tells the work
-    /// engine the node is connected.
-    pub fn open_outbox(&self, id: NodeId) -> mpsc::Receiver<CoordinatorMessage> {
+    /// engine the node is connected from `remote`'s network.
+    pub fn open_outbox(
+        &self,
+        id: NodeId,
+        remote: SocketAddr,
+    ) -> mpsc::Receiver<CoordinatorMessage> {
         let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
         self.outboxes.lock().insert(id, sender);
         let now = unix_ms();
+        let network = Some(idleshare_protocol::net::NetworkPrefix::of(remote.ip()));
         self.work
-            .apply(|book, rng, ch| book.node_connected(id, now, rng, ch));
+            .apply(|book, rng, ch| book.node_connected(id, network, now, rng, ch));
         receiver
     }
 
@@ -156,12 +165,35 @@ impl Shared {
         self.registry.lock().counts()
     }
 
-    /// Writes every changed record; on failure they stay dirty for the next flush.
+    /// Writes every changed record and deletes pruned ones; what fails is kept for the
+    /// next flush.
     fn flush(&self) -> Result<(), StoreError> {
-        let dirty = self.registry.lock().take_dirty();
-        self.store.save_nodes(&dirty).inspect_err(|_| {
+        let (dirty, pruned) = {
+            let mut registry = self.registry.lock();
+            (registry.take_dirty(), registry.take_pruned())
+        };
+        // Disjoint sets (a pruned node is not dirty; a node back is no longer pruned).
+        let saved = self.store.save_nodes(&dirty).inspect_err(|_| {
             self.registry.lock().mark_dirty(dirty.iter().map(|r| r.id));
-        })
+        });
+        let deleted = self.store.delete_nodes(&pruned).inspect_err(|_| {
+            self.registry.lock().mark_pruned(pruned.iter().copied());
+        });
+        saved.and(deleted)
+    }
+
+    /// Forgets nodes offline for longer than the configured time (their rows go at the
+    /// next flush).
+    fn prune(&self) {
+        let offline_for_ms = self.config.prune_offline_after.as_millis() as u64;
+        let pruned = self.registry.lock().prune(unix_ms(), offline_for_ms);
+        if !pruned.is_empty() {
+            let days = self.config.prune_offline_after.as_secs() / 86_400;
+            tracing::info!(
+                "forgot {} node(s) offline for more than {days} days",
+                pruned.len()
+            );
+        }
     }
 }
 
@@ -223,10 +255,13 @@ impl Coordinator {
             None => None,
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let admission = crate::admission::RegistrationLimiter::new(&config.admission);
+        let door = QuicDoor::new(config.gate_limits(), config.session_budgets());
         let shared = Arc::new(Shared {
             config,
             metrics: Metrics::default(),
             address,
+            door,
             registry: Mutex::new(registry),
             store: Arc::new(store),
             live: Mutex::new(HashMap::new()),
@@ -236,6 +271,7 @@ impl Coordinator {
             content,
             outboxes: Mutex::new(HashMap::new()),
             replays: crate::auth::ReplayGuard::starting_at(unix_ms()),
+            admission: Mutex::new(admission),
         });
         let mut background = vec![
             tokio::spawn(flush_periodically(shared.clone())),
@@ -250,7 +286,8 @@ impl Coordinator {
             http_addr = listener.local_addr().ok();
             background.push(tokio::spawn(crate::http::serve(listener, shared.clone())));
         }
-        let accept_task = tokio::spawn(accept_loop(endpoint.clone(), shared.clone()));
+        let accept_task =
+            tokio::spawn(crate::accept::accept_loop(endpoint.clone(), shared.clone()));
         tracing::info!(
             "coordinator listening on {quic_addr} (QUIC) as {}",
             shared.address
@@ -349,62 +386,17 @@ fn advertised_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
-    let mut shutdown = shared.shutdown_signal();
-    let mut sessions = JoinSet::new();
-    loop {
-        let incoming = tokio::select! {
-            incoming = endpoint.accept() => incoming,
-            _ = shutdown.changed() => break,
-        };
-        let Some(incoming) = incoming else { break };
-        while sessions.try_join_next().is_some() {}
-        let active = shared.metrics.connections_active.load(Ordering::Relaxed);
-        if active as usize >= shared.config.max_connections {
-            shared
-                .metrics
-                .connections_refused
-                .fetch_add(1, Ordering::Relaxed);
-            incoming.refuse();
-            continue;
-        }
-        shared
-            .metrics
-            .connections_active
-            .fetch_add(1, Ordering::Relaxed);
-        let shared = shared.clone();
-        sessions.spawn(async move {
-            match incoming.await {
-                Ok(connection) if negotiated_alpn(&connection).as_deref() == Some(CACHE_ALPN) => {
-                    crate::content::serve::serve_cache_connection(connection, shared.clone()).await
-                }
-                Ok(connection) => serve_connection(connection, shared.clone()).await,
-                Err(e) => {
-                    shared
-                        .metrics
-                        .handshakes_failed
-                        .fetch_add(1, Ordering::Relaxed);
-                    tracing::info!("handshake failed: {e}");
-                }
-            }
-            shared
-                .metrics
-                .connections_active
-                .fetch_sub(1, Ordering::Relaxed);
-        });
-    }
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while sessions.join_next().await.is_some() {}
-    });
-    if drained.await.is_err() {
-        tracing::warn!("some sessions did not end within {SHUTDOWN_GRACE:?}");
-    }
-}
-
+/// Writes the registry's changes every `flush_interval`, and prunes long-offline nodes
+/// every `prune_interval` (the first time at start).
 async fn flush_periodically(shared: Arc<Shared>) {
     let mut ticker = tokio::time::interval(shared.config.flush_interval);
+    let mut last_prune: Option<std::time::Instant> = None;
     loop {
         ticker.tick().await;
+        if last_prune.is_none_or(|at| at.elapsed() >= shared.config.prune_interval) {
+            shared.prune();
+            last_prune = Some(std::time::Instant::now());
+        }
         let flushing = shared.clone();
         match tokio::task::spawn_blocking(move || flushing.flush()).await {
             Ok(Ok(())) => {}

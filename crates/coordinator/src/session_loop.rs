@@ -2,6 +2,10 @@
 //! abandons, receipt syncs) and messages to it (acks, assignments, revokes, receipts) on one
 //! control stream.
 //!
+//! Every frame is checked against the protocol's bounds first
+//! ([`idleshare_protocol::NodeMessage::validate`]): an oversized text or list ends the session
+//! with `InvalidContent` naming the field.
+//!
 //! Frames are read by a future of their own feeding a small channel, so a half-read frame is
 //! never lost when an outbound message wins the `select!`.
 
@@ -9,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use idleshare_protocol::cache::{MAX_INVENTORY, MAX_RECEIPTS_PER_FRAME};
 use idleshare_protocol::{CoordinatorMessage, MAX_CONTROL_FRAME_LEN, NodeId, NodeMessage};
 use idleshare_transport::{FramedError, recv_frame, send_frame};
 use quinn::{RecvStream, SendStream};
@@ -33,7 +36,8 @@ struct Session<'a> {
     node: NodeId,
     send: &'a mut SendStream,
     shared: &'a Arc<Shared>,
-    contributing: bool,
+    /// The cores of its last contributing budget (`None`: not contributing).
+    contributing: Option<u32>,
     /// Highest receipt sequence number sent by a sync (live copies at or below are skipped).
     synced_to: u64,
 }
@@ -58,7 +62,7 @@ pub(crate) async fn serve_registered(
         node,
         send,
         shared,
-        contributing: false,
+        contributing: None,
         synced_to: 0,
     };
     loop {
@@ -79,6 +83,12 @@ pub(crate) async fn serve_registered(
                     );
                 }
                 silence.as_mut().reset(tokio::time::Instant::now() + offline_after);
+                if let Err(e) = message.validate() {
+                    return SessionEnd::Rejected(
+                        idleshare_protocol::ErrorCode::InvalidContent,
+                        e.to_string(),
+                    );
+                }
                 if let Some(end) = session.handle(message).await {
                     return end;
                 }
@@ -96,13 +106,6 @@ pub(crate) async fn serve_registered(
             }
         }
     }
-}
-
-fn too_many(what: &str, len: usize, max: usize) -> SessionEnd {
-    SessionEnd::Rejected(
-        idleshare_protocol::ErrorCode::InvalidContent,
-        format!("{len} {what} in one frame; at most {max}"),
-    )
 }
 
 /// Reads frames into `frames` until the stream ends or fails (that last result included).
@@ -124,7 +127,7 @@ impl Session<'_> {
             NodeMessage::Heartbeat { seq, activity } => {
                 shared.metrics.heartbeats.fetch_add(1, Ordering::Relaxed);
                 shared.heartbeat(&node, &activity);
-                let contributing = activity.budget().is_some();
+                let contributing = activity.budget().map(|budget| budget.cores);
                 if contributing != self.contributing {
                     self.contributing = contributing;
                     shared.work.apply(|book, rng, ch| {
@@ -138,12 +141,6 @@ impl Session<'_> {
                 }
             }
             NodeMessage::UpdateCapabilities { capabilities } => {
-                if let Err(e) = capabilities.validate() {
-                    return Some(SessionEnd::Rejected(
-                        idleshare_protocol::ErrorCode::InvalidContent,
-                        e.to_string(),
-                    ));
-                }
                 let cache_port = capabilities.cache_port;
                 let old_port = shared.update_capabilities(&node, capabilities);
                 if old_port != cache_port
@@ -176,19 +173,12 @@ impl Session<'_> {
                 }
             }
             NodeMessage::CacheInventory { contents, last } => {
-                if contents.len() > MAX_INVENTORY {
-                    return Some(too_many("inventory items", contents.len(), MAX_INVENTORY));
-                }
                 shared.content.on_inventory(shared, node, contents, last);
             }
             NodeMessage::PinReport { content, outcome } => {
                 shared.content.on_report(shared, node, content, outcome);
             }
             NodeMessage::ServiceReceipts(receipts) => {
-                if receipts.len() > MAX_RECEIPTS_PER_FRAME {
-                    let (len, max) = (receipts.len(), MAX_RECEIPTS_PER_FRAME);
-                    return Some(too_many("service receipts", len, max));
-                }
                 let (credited, refused) = shared.content.credit(shared, Some(node), receipts);
                 for reason in refused {
                     tracing::info!("{}: service receipt refused: {reason}", node.short());

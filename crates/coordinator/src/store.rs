@@ -42,6 +42,8 @@ pub trait RegistryStore: Send + Sync {
     fn load_nodes(&self) -> Result<Vec<NodeRecord>, StoreError>;
     /// Inserts or updates these nodes, all or none.
     fn save_nodes(&self, records: &[NodeRecord]) -> Result<(), StoreError>;
+    /// Deletes these nodes (pruned from the registry), all or none; unknown ids are no error.
+    fn delete_nodes(&self, ids: &[NodeId]) -> Result<(), StoreError>;
 }
 
 /// The registry in an embedded SQLite database file.
@@ -148,6 +150,22 @@ impl RegistryStore for SqliteStore {
         transaction.commit()?;
         Ok(())
     }
+
+    fn delete_nodes(&self, ids: &[NodeId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.db.lock();
+        let transaction = connection.transaction()?;
+        {
+            let mut delete = transaction.prepare_cached("DELETE FROM nodes WHERE id = ?1")?;
+            for id in ids {
+                delete.execute(params![id.to_string()])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +205,19 @@ mod tests {
         assert_eq!(loaded.len(), 2);
         assert_eq!((loaded[0].first_seen_ms, loaded[0].last_seen_ms), (10, 500));
         assert_eq!(loaded[1], record(2, 20));
+    }
+
+    #[test]
+    fn deleted_nodes_are_gone_after_reopening_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coordinator.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.save_nodes(&[record(1, 10), record(2, 20)]).unwrap();
+        let unknown = record(3, 30).id;
+        store.delete_nodes(&[record(1, 10).id, unknown]).unwrap();
+        drop(store);
+        let loaded = SqliteStore::open(&path).unwrap().load_nodes().unwrap();
+        assert_eq!(loaded, vec![record(2, 20)]);
     }
 
     #[test]

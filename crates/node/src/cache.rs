@@ -270,7 +270,8 @@ impl CacheService {
         if reports.len() >= MAX_QUEUED_REPORTS {
             reports.pop_front();
         }
-        reports.push_back((content, outcome));
+        // Reasons built from error messages can be long; the coordinator takes 512 bytes.
+        reports.push_back((content, outcome.clipped()));
         drop(reports);
         self.outgoing.notify_one();
     }

@@ -12,7 +12,9 @@ use idleshare_protocol::cache::{
     CacheRequest, CacheResponse, MAX_CACHE_FRAME_LEN, PinOutcome, RangeRequest,
     SignedServiceReceipt,
 };
-use idleshare_transport::{peer_node_id, recv_frame, send_frame};
+use idleshare_transport::{
+    ConnectionGate, GateLimits, Gated, peer_node_id, recv_frame, send_frame,
+};
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 
 use super::{CacheService, NetworkPermission, network_permission};
@@ -20,15 +22,35 @@ use super::{CacheService, NetworkPermission, network_permission};
 /// How long a client may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The door of the node's own cache endpoint: a home connection serves a few clients at
+/// once, and no single address may take them all (see [`idleshare_transport::gate`]).
+const CLIENT_GATE: GateLimits = GateLimits {
+    max_connections: 512,
+    max_per_source: 16,
+    retry_above_handshakes: 64,
+};
+
 /// Accepts client connections on the node's endpoint until it closes.
 pub(super) async fn accept_clients(service: Arc<CacheService>, endpoint: Endpoint) {
+    let gate = ConnectionGate::new(CLIENT_GATE);
     while let Some(incoming) = endpoint.accept().await {
+        let (incoming, mut ticket) = match gate.admit(incoming) {
+            Gated::Admitted(incoming, ticket) => (incoming, ticket),
+            Gated::Retried => continue,
+            Gated::Refused(refusal) => {
+                tracing::debug!("cache: connection refused: {refusal}");
+                continue;
+            }
+        };
         let service = service.clone();
         tokio::spawn(async move {
-            match incoming.await {
+            let handshake = (*incoming).await;
+            ticket.handshake_ended();
+            match handshake {
                 Ok(connection) => serve_connection(service, connection).await,
                 Err(e) => tracing::debug!("cache: handshake failed: {e}"),
             }
+            drop(ticket);
         });
     }
 }
