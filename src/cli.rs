@@ -59,6 +59,22 @@ pub enum CoordinatorAction {
     Account(OperatorAccountCommand),
     /// Check that every deposited token is in a balance, in escrow, paid or a fee.
     Audit(AuditArgs),
+    /// Every node with its address and live state (the operator's view; signed with the
+    /// coordinator's key, so run it on the coordinator's machine).
+    Nodes(OperatorNodesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OperatorNodesArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The coordinator's data directory (its key signs the request).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The coordinator's HTTP API base URL.
+    #[arg(long, env = "IDLESHARE_API", default_value = "http://127.0.0.1:7380")]
+    pub api: String,
 }
 
 #[derive(Debug, Args)]
@@ -126,9 +142,21 @@ pub struct CoordinatorArgs {
     /// Heartbeat interval nodes are told to keep, in milliseconds.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(50..=600_000))]
     pub heartbeat_ms: u64,
-    /// Most QUIC connections open at once.
-    #[arg(long, default_value_t = 10_000)]
+    /// Most QUIC connections open at once (handshakes, node sessions and cache clients).
+    #[arg(long, default_value_t = 12_000)]
     pub max_connections: usize,
+    /// Most QUIC connections open at once from one IP address (IPv6: one /64).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_ip: u64,
+    /// Handshakes in progress above which new clients must prove their address (QUIC Retry).
+    #[arg(long, default_value_t = 128)]
+    pub retry_above_handshakes: usize,
+    /// Most node control sessions open at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_node_sessions: usize,
+    /// Most cache clients connected at once.
+    #[arg(long, default_value_t = 2_000)]
+    pub max_cache_clients: usize,
     /// How long a node may hold a unit before it goes to another node, in seconds.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub lease_secs: u64,
@@ -156,6 +184,51 @@ pub struct CoordinatorArgs {
     /// Seconds between payments to the nodes holding copies.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub storage_period_secs: u64,
+    /// HTTP: seconds a request's headers may take from their first byte (else 408).
+    #[arg(long, default_value_t = 10.0)]
+    pub http_header_timeout_secs: f64,
+    /// HTTP: seconds a keep-alive connection may sit idle before it is closed.
+    #[arg(long, default_value_t = 60.0)]
+    pub http_idle_timeout_secs: f64,
+    /// HTTP: seconds a request body may send nothing (else 408).
+    #[arg(long, default_value_t = 30.0)]
+    pub http_body_stall_secs: f64,
+    /// HTTP: least average bytes a second of a request body, after its first stall window.
+    #[arg(long, default_value_t = 4096)]
+    pub http_min_body_rate: u64,
+    /// HTTP: seconds a client may leave its response unread before it is cut.
+    #[arg(long, default_value_t = 30.0)]
+    pub http_write_stall_secs: f64,
+    /// HTTP: most connections open at once (more are answered 503).
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_max_connections: u64,
+    /// HTTP: most connections open at once from one IPv4 address or IPv6 /64.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_max_connections_per_ip: u64,
+    /// HTTP: most requests answered at once (more are answered 503 with Retry-After).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_max_in_flight: u64,
+    /// HTTP: body limit in bytes of every route without a larger one of its own.
+    #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_json_body_limit: u64,
+    /// Let replicas of one unit, and copies of one piece of cached content, go to nodes of
+    /// one network (IPv4 /24, IPv6 /48). Only for a private network where every node is
+    /// yours (one LAN): on a public one, a stranger with many ids on one network could then
+    /// agree with itself, or hold every copy of a piece.
+    #[arg(long)]
+    pub same_network_replicas: bool,
+    /// Leading zero bits a node's identity proof of work must have (each bit doubles the
+    /// work; the default takes a home PC about half a minute, once per identity).
+    #[arg(long, default_value_t = idleshare_protocol::proof::DEFAULT_ID_DIFFICULTY,
+          value_parser = clap::value_parser!(u8).range(0..=idleshare_protocol::proof::MAX_ID_DIFFICULTY as i64))]
+    pub id_difficulty: u8,
+    /// Registrations per minute accepted from one IP address (also its burst).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
+    pub registrations_per_ip: u32,
+    /// Registrations per minute accepted from one network, IPv4 /24 or IPv6 /48 (also its
+    /// burst).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub registrations_per_network: u32,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +287,14 @@ pub struct NodeRunArgs {
     #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true)]
     pub test_corrupt_outputs: bool,
+    /// Test only: report honestly for this many units, then corrupted outputs.
+    #[cfg(feature = "test-hooks")]
+    #[arg(long, hide = true)]
+    pub test_lie_after: Option<u64>,
+    /// Test only: ask for far more work than this node can run, again and again.
+    #[cfg(feature = "test-hooks")]
+    #[arg(long, hide = true)]
+    pub test_hoard_work: bool,
     /// Test only: act as a node that claims far more fuel than its units used.
     #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true)]
@@ -222,6 +303,10 @@ pub struct NodeRunArgs {
     /// coordinator's relay.
     #[arg(long, default_value = "0.0.0.0:0", value_parser = parse_cache_listen)]
     pub cache_listen: CacheListen,
+    /// The local IP address the coordinator connection leaves from (default: any). Several
+    /// nodes on one machine can bind 127.A.B.C to look like different networks.
+    #[arg(long)]
+    pub bind: Option<std::net::IpAddr>,
     /// Seconds between scrub passes of the cache (each re-hashes one item due for it).
     #[arg(long, default_value_t = 600.0)]
     pub scrub_secs: f64,

@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use idleshare_node::cache::CacheConfig;
-use idleshare_node::{NodeConfig, NodeStatus, load_or_create_identity, start_node};
+use idleshare_node::{
+    KeychainWaitHook, NodeConfig, NodeStatus, load_or_create_identity, start_node,
+};
 use tokio::sync::watch;
 
 use crate::cli::{NodeIdArgs, NodeRunArgs};
@@ -29,6 +31,10 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     let mut config = NodeConfig::new(coordinator, super::data_dir(args.data, "node")?);
     config.key_store = args.key_store.into();
     config.settings = settings.subscribe();
+    config.bind_ip = args.bind;
+    config.on_keychain_wait = Some(KeychainWaitHook(std::sync::Arc::new(|status| {
+        println!("node: {}", status.summary())
+    })));
     config.cache = Some(CacheConfig {
         listen: args.cache_listen.0,
         scrub_every: super::seconds("--scrub-secs", args.scrub_secs)?,
@@ -44,6 +50,10 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
     #[cfg(feature = "test-hooks")]
     {
         config.inflate_fuel = args.test_inflate_fuel;
+        config.hoard_work = args.test_hoard_work;
+        if let Some(honest) = args.test_lie_after {
+            config.corrupt_outputs_after = Some(honest);
+        }
     }
     let node = start_node(config).await.context("cannot start the node")?;
     let status = node.status();
@@ -71,7 +81,9 @@ pub async fn run(args: NodeRunArgs) -> anyhow::Result<()> {
 /// damaged cache bytes, for the tests of validation and of verified fetching.
 #[cfg(feature = "test-hooks")]
 fn make_bad_node(config: &mut NodeConfig, corrupt_outputs: bool, corrupt_cache: bool) {
-    config.corrupt_outputs = corrupt_outputs;
+    if corrupt_outputs {
+        config.corrupt_outputs_after = Some(0);
+    }
     if let Some(cache) = config.cache.as_mut()
         && corrupt_cache
     {

@@ -128,6 +128,9 @@ fn forward_lines(
     });
 }
 
+/// The identity proof difficulty of test coordinators (unless a test passes its own).
+pub const TEST_ID_DIFFICULTY: u8 = 8;
+
 /// A coordinator process and what it printed about itself.
 pub struct CoordinatorProcess {
     pub process: Process,
@@ -144,6 +147,10 @@ impl CoordinatorProcess {
         Self::start_with(data, quic_port, &[])
     }
 
+    /// [`Self::start`] with `extra` arguments. Unless `extra` says otherwise, identity
+    /// proofs need [`TEST_ID_DIFFICULTY`] bits (every node still proves, in microseconds),
+    /// and registrations are not throttled: tests start many nodes from 127.0.0.1 and
+    /// restart them at will (the admission tests pass their own limits).
     pub fn start_with(data: &Path, quic_port: u16, extra: &[&str]) -> Self {
         let listen = format!("127.0.0.1:{quic_port}");
         let data_dir = data.to_owned();
@@ -157,6 +164,17 @@ impl CoordinatorProcess {
             "--data",
             data,
         ];
+        let difficulty = TEST_ID_DIFFICULTY.to_string();
+        let defaults = [
+            ("--id-difficulty", difficulty.as_str()),
+            ("--registrations-per-ip", "100000"),
+            ("--registrations-per-network", "100000"),
+        ];
+        for (flag, value) in defaults {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
         args.extend_from_slice(extra);
         let process = Process::start(&args, &[]);
         let address = value_after(
@@ -195,9 +213,28 @@ impl CoordinatorProcess {
         self.data.with_extension("customer")
     }
 
-    /// The registry as `GET /v1/nodes` returns it (read through the typed client, then
-    /// looked at as the JSON a customer sees).
+    /// The HTTP API signed by the operator, with the coordinator's own key from its data
+    /// directory (deposits, the operator's node list).
+    pub fn operator_api(&self) -> ApiClient {
+        let path = self.data.join(idleshare_coordinator::server::KEY_FILE_NAME);
+        let (key, _) =
+            idleshare_transport::load_or_create_key_file(&path).expect("coordinator key");
+        ApiClient::at(self.http).with_key(key)
+    }
+
+    /// The whole registry, as the operator sees it (`GET /v1/operator/nodes`, signed with
+    /// the coordinator's key: addresses, activity, pause reasons, budgets), read through the
+    /// typed client, then looked at as JSON.
     pub fn nodes(&self) -> Vec<serde_json::Value> {
+        let nodes = self
+            .operator_api()
+            .operator_nodes()
+            .expect("GET /v1/operator/nodes");
+        nodes.iter().map(as_json).collect()
+    }
+
+    /// The registry as the public `GET /v1/nodes` shows it (no addresses, no live state).
+    pub fn public_nodes(&self) -> Vec<serde_json::Value> {
         let nodes = self.api().nodes().expect("GET /v1/nodes");
         nodes.iter().map(as_json).collect()
     }
@@ -254,10 +291,18 @@ impl NodeProcess {
 
     /// [`Self::start`] with `extra` arguments. Settings are read from `DATA.settings.toml`
     /// beside the data (never the user's own file); write it first to change them.
+    ///
+    /// Unless `extra` has `--bind`, each node leaves from its own loopback network
+    /// (127.N.M.1, a /24 of its own), as nodes on different homes' networks would: the
+    /// coordinator puts replicas of one unit on different networks.
     pub fn start_with(address: &str, data: &Path, extra: &[&str]) -> Self {
         let settings = data.with_extension("settings.toml");
         let settings = settings.to_str().expect("utf-8 path");
         let mut args = vec!["--key-store", "file", "--settings", settings];
+        let bind = own_network();
+        if !extra.contains(&"--bind") {
+            args.extend(["--bind", bind.as_str()]);
+        }
         args.extend_from_slice(extra);
         let process = Process::start(&node_args(address, data, &args), &[]);
         let id = value_after(
@@ -270,6 +315,14 @@ impl NodeProcess {
             data: data.to_owned(),
         }
     }
+}
+
+/// A loopback address on a /24 no other node of this test binary uses (Linux routes all
+/// of 127/8 to the loopback interface).
+pub fn own_network() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.{}.{}.1", 100 + n / 250, n % 250)
 }
 
 /// An API answer as the JSON it travels as (tests index into it by field name).

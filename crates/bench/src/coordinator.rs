@@ -4,10 +4,14 @@
 //! The nodes are tasks in this process that call the engine directly (no QUIC): each asks
 //! for work, answers every assignment honestly as soon as it arrives, waits for the
 //! acknowledgement (the commit), and asks again. Replication 2 with adaptive replication
-//! off, so every unit costs two results and two receipts. It runs twice: with escrow on
-//! (a funded customer; every result pays from the job's escrow) and off (price 0: no money
-//! moves), and reports the ratio. The baseline is the same rows written straight to a fresh
-//! store in large transactions: what SQLite alone allows here.
+//! off, so every unit costs two results and two receipts, every result paid from the job's
+//! escrow. It runs three times in one process:
+//! - the old rules: every node on one network, commits at `synchronous=NORMAL`;
+//! - the new rules: each node on its own network, so every replica passes the network
+//!   check, the lease cap and the random order, still at NORMAL;
+//! - what ships: the new rules with commits that survive a power cut (`synchronous=FULL`),
+//!   and reports the ratios. The baseline is the same rows written straight to a fresh store
+//!   in large transactions: what SQLite alone allows here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,10 +20,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
+use idleshare_base::db::Durability;
 use idleshare_coordinator::jobs::accounts::Movement;
 use idleshare_coordinator::jobs::ops::{Op, Outbound, Settlement};
 use idleshare_coordinator::jobs::{Engine, WorkConfig};
 use idleshare_protocol::api::{Reputation, UnitState};
+use idleshare_protocol::net::NetworkPrefix;
 use idleshare_protocol::receipt::verify_chain;
 use idleshare_protocol::{
     ContentId, JobLimits, JobSpec, LeaseId, NodeId, SignedReceipt, UnitId, UnitOutcome, UnitReport,
@@ -68,13 +74,19 @@ pub async fn run(args: CoordinatorBenchArgs) -> anyhow::Result<()> {
     );
     println!("(nodes are in-process tasks calling the engine: no QUIC, no sandbox)");
     println!(
-        "(escrow on: the job escrows its cost from a funded account, each result pays from it with a movement row; off: price 0, so no money moves and no movement row is written)"
+        "(every result pays from the job's escrow with a movement row; old rules: one network, synchronous=NORMAL; new rules: a network per node; shipped: new rules, synchronous=FULL)"
     );
-    let off = measure(&scratch, &args, false).await?;
-    let on = measure(&scratch, &args, true).await?;
-    for (label, run) in [("escrow off", &off), ("escrow on", &on)] {
+    let old = measure(&scratch, &args, Variant::OldRules).await?;
+    let new = measure(&scratch, &args, Variant::NewRules).await?;
+    let on = measure(&scratch, &args, Variant::Shipped).await?;
+    for (variant, run) in [
+        (Variant::OldRules, &old),
+        (Variant::NewRules, &new),
+        (Variant::Shipped, &on),
+    ] {
         println!(
-            "(b) {label}: settled and credited {} units in {:.2} s: {:.0} units/s, {:.0} receipts/s, {} transactions",
+            "(b) {}: settled and credited {} units in {:.2} s: {:.0} units/s, {:.0} receipts/s, {} transactions",
+            variant.label(),
             args.units,
             run.seconds,
             run.units_per_s,
@@ -82,16 +94,22 @@ pub async fn run(args: CoordinatorBenchArgs) -> anyhow::Result<()> {
             run.commits
         );
     }
-    let ratio = on.units_per_s / off.units_per_s.max(1e-9);
-    println!("(b) escrow on / off: {ratio:.2} (goal >= 0.8, and >= 5000 units/s on)");
+    let per_s = |run: &Measured| run.units_per_s.max(1e-9);
+    let rules_ratio = new.units_per_s / per_s(&old);
+    let full_ratio = on.units_per_s / per_s(&new);
+    let shipped_ratio = on.units_per_s / per_s(&old);
+    println!("(b) new rules / old rules: {rules_ratio:.2} (goal >= 0.9)");
+    println!("(b) synchronous FULL / NORMAL: {full_ratio:.2} (the cost of surviving a power cut)");
+    println!("(b) shipped / old: {shipped_ratio:.2}");
     let checked = audit(&on.engine, &on.receipts, args.units).await?;
     println!("(c) audit: {checked}");
     let (baseline_units_per_s, rows) = baseline(&scratch, &on.receipts, args.units)?;
     println!(
         "(d) baseline, the same {rows} rows straight into a fresh store ({BASELINE_BATCH} units per transaction): {baseline_units_per_s:.0} units/s"
     );
-    on.engine.shutdown();
-    off.engine.shutdown();
+    for run in [&old, &new, &on] {
+        run.engine.shutdown();
+    }
     print_json_line(&serde_json::json!({
         "bench": "coordinator",
         "nodes": args.nodes,
@@ -101,8 +119,11 @@ pub async fn run(args: CoordinatorBenchArgs) -> anyhow::Result<()> {
         "transport": "in-process (no QUIC)",
         "seconds": (on.seconds * 1000.0).round() / 1000.0,
         "units_per_s": on.units_per_s.round(),
-        "units_per_s_escrow_off": off.units_per_s.round(),
-        "ratio_escrow_on_off": (ratio * 100.0).round() / 100.0,
+        "units_per_s_old_rules": old.units_per_s.round(),
+        "units_per_s_new_rules_normal": new.units_per_s.round(),
+        "ratio_new_rules_to_old": (rules_ratio * 100.0).round() / 100.0,
+        "ratio_full_to_normal": (full_ratio * 100.0).round() / 100.0,
+        "ratio_shipped_to_old": (shipped_ratio * 100.0).round() / 100.0,
         "receipts_per_s": (on.receipts.len() as f64 / on.seconds).round(),
         "transactions": on.commits,
         "baseline_units_per_s": baseline_units_per_s.round(),
@@ -135,35 +156,70 @@ fn customer() -> NodeId {
     NodeId::from(SigningKey::from_bytes(&[9; 32]).verifying_key())
 }
 
-/// Submits and settles the whole job on a fresh engine, with money moving (`escrow`) or
-/// at price 0.
-async fn measure(scratch: &ScratchDir, args: &Args, escrow: bool) -> anyhow::Result<Measured> {
-    let mut config = WorkConfig {
+/// The rules and durability one run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// Before the Sybil rules: all nodes on one network, `synchronous=NORMAL`.
+    OldRules,
+    /// The Sybil rules (a network per node) at `synchronous=NORMAL`.
+    NewRules,
+    /// The Sybil rules at `synchronous=FULL`: what the coordinator runs.
+    Shipped,
+}
+
+impl Variant {
+    fn label(self) -> &'static str {
+        match self {
+            Self::OldRules => "old rules",
+            Self::NewRules => "new rules",
+            Self::Shipped => "shipped (new rules, FULL)",
+        }
+    }
+
+    fn durability(self) -> Durability {
+        match self {
+            Self::Shipped => Durability::PowerLoss,
+            _ => Durability::ProcessCrash,
+        }
+    }
+
+    /// The network simulated node `index` connects from.
+    fn network(self, index: usize) -> Option<NetworkPrefix> {
+        let [_, _, b, c] = (index as u32).to_be_bytes();
+        match self {
+            Self::OldRules => None,
+            _ => Some(NetworkPrefix::V4([10, b, c])),
+        }
+    }
+}
+
+/// Submits and settles the whole job on a fresh engine under `variant`.
+async fn measure(scratch: &ScratchDir, args: &Args, variant: Variant) -> anyhow::Result<Measured> {
+    let config = WorkConfig {
         adaptive_streak: u64::MAX,
+        one_replica_per_network: variant != Variant::OldRules,
         ..WorkConfig::default()
     };
-    if !escrow {
-        config.credit_rate.micro_tokens_per_megafuel = 0;
-        config.fee_bps = 0;
-    }
     let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-    let file = if escrow {
-        "work-escrow.db"
-    } else {
-        "work-free.db"
-    };
+    let file = format!("work-{variant:?}.db");
     let engine = Arc::new(
-        Engine::open_seeded(&scratch.path().join(file), key, config, 1)
-            .context("cannot open the work store")?,
+        Engine::open_seeded(
+            &scratch.path().join(file),
+            key,
+            config,
+            1,
+            variant.durability(),
+        )
+        .context("cannot open the work store")?,
     );
     let (ticket, submit_took) = submit(&engine, args.units).await?;
     println!(
-        "(a) escrow {}: job of {} units accepted and committed in {:.2} s (ticket {ticket})",
-        if escrow { "on" } else { "off" },
+        "(a) {}: job of {} units accepted and committed in {:.2} s (ticket {ticket})",
+        variant.label(),
         args.units,
         submit_took.as_secs_f64()
     );
-    let run = simulate(&engine, args).await?;
+    let run = simulate(&engine, args, variant).await?;
     let seconds = run.took.as_secs_f64().max(1e-9);
     Ok(Measured {
         commits: engine.counters().commits.load(Ordering::Relaxed),
@@ -197,7 +253,15 @@ async fn submit(engine: &Engine, units: usize) -> anyhow::Result<(u64, Duration)
             };
             book.money(deposit, "bench".into(), 1, ch)?;
         }
-        Ok::<_, anyhow::Error>(book.submit(customer(), spec(units), vec![8; units], 1, ch)?)
+        let network = Some(NetworkPrefix::V4([192, 0, 2]));
+        Ok::<_, anyhow::Error>(book.submit(
+            customer(),
+            network,
+            spec(units),
+            vec![8; units],
+            1,
+            ch,
+        )?)
     });
     submitted?;
     engine.wait_committed(ticket, RUN_TIMEOUT).await?;
@@ -227,7 +291,7 @@ struct Run {
     receipts: Vec<SignedReceipt>,
 }
 
-async fn simulate(engine: &Arc<Engine>, args: &Args) -> anyhow::Result<Run> {
+async fn simulate(engine: &Arc<Engine>, args: &Args, variant: Variant) -> anyhow::Result<Run> {
     let mut inboxes = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     let started = Instant::now();
@@ -235,7 +299,13 @@ async fn simulate(engine: &Arc<Engine>, args: &Args) -> anyhow::Result<Run> {
         let node = node_id(index);
         let (tx, rx) = mpsc::unbounded_channel();
         inboxes.insert(node, tx);
-        tasks.spawn(simulated_node(engine.clone(), node, args.slots, rx));
+        let network = variant.network(index);
+        tasks.spawn(simulated_node(
+            engine.clone(),
+            (node, network),
+            args.slots,
+            rx,
+        ));
     }
     let router = tokio::spawn(route(engine.clone(), inboxes));
     let target = args.units as u64;
@@ -284,13 +354,15 @@ async fn route(engine: Arc<Engine>, inboxes: HashMap<NodeId, mpsc::UnboundedSend
 /// receipts once its inbox closes.
 async fn simulated_node(
     engine: Arc<Engine>,
-    node: NodeId,
+    (node, network): (NodeId, Option<NetworkPrefix>),
     slots: u32,
     mut inbox: mpsc::UnboundedReceiver<Outbound>,
 ) -> anyhow::Result<Vec<SignedReceipt>> {
+    // Cores one less than the slots: the lease cap (cores + 1) is then exactly the slots.
+    let cores = slots.saturating_sub(1);
     engine.apply(|book, rng, ch| {
-        book.node_connected(node, 2, rng, ch);
-        book.node_activity(node, true, 2, rng, ch);
+        book.node_connected(node, network, 2, rng, ch);
+        book.node_activity(node, Some(cores), 2, rng, ch);
         book.want_work(node, slots, 2, rng, ch);
     });
     let free = Arc::new(AtomicU32::new(slots));
@@ -401,8 +473,10 @@ fn baseline(
     receipts: &[SignedReceipt],
     units: usize,
 ) -> anyhow::Result<(f64, usize)> {
-    let store =
-        idleshare_coordinator::jobs::store::WorkStore::open(&scratch.path().join("baseline.db"))?;
+    let store = idleshare_coordinator::jobs::store::WorkStore::open(
+        &scratch.path().join("baseline.db"),
+        Durability::PowerLoss,
+    )?;
     let mut by_unit: HashMap<UnitId, Vec<&SignedReceipt>> = HashMap::new();
     for receipt in receipts {
         let unit = receipt
@@ -416,6 +490,7 @@ fn baseline(
         id: idleshare_protocol::JobId(1),
         owner: customer(),
         price: on_engine_price(),
+        network: Some(NetworkPrefix::V4([192, 0, 2])),
         spec: spec(units),
         submitted_at_ms: 1,
         first_unit: UnitId(1),

@@ -96,6 +96,10 @@ async fn fund_demo_customer(
     Ok(key)
 }
 
+/// The identity proof difficulty of a local network: trivial (a few hundred hashes), so
+/// the node still proves its identity the way it does on a real network.
+pub const LOCAL_ID_DIFFICULTY: u8 = 8;
+
 /// A running local network. Stop it with [`Devnet::stop`]; dropping it stops the parts
 /// without waiting for them.
 pub struct Devnet {
@@ -112,6 +116,14 @@ impl Devnet {
         let customer_key_file = config.coordinator_dir.join(DEMO_CUSTOMER_KEY_FILE);
         let mut coordinator_config = CoordinatorConfig::new(listen, config.coordinator_dir);
         coordinator_config.http = Some(config.http);
+        // Every node of a network on one machine shares one address.
+        coordinator_config.work.one_replica_per_network = false;
+        coordinator_config.content.one_copy_per_network = false;
+        // One machine, one owner: identities need no real work here (8 bits: microseconds),
+        // and the node's restarts are never throttled.
+        coordinator_config.admission.id_difficulty = LOCAL_ID_DIFFICULTY;
+        coordinator_config.admission.per_ip_per_minute = 600;
+        coordinator_config.admission.per_network_per_minute = 600;
         let coordinator = Coordinator::start(coordinator_config).await?;
         let mut node_config = NodeConfig::new(coordinator.address().clone(), config.node_dir);
         node_config.settings = config.settings;

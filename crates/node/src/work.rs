@@ -70,9 +70,14 @@ pub struct WorkRunner {
     pending_uploads: Mutex<Vec<(UnitReport, Vec<u8>)>>,
     stats: Mutex<WorkStats>,
     events: mpsc::UnboundedSender<WorkEvent>,
-    /// Test only (the `test-hooks` feature): report corrupted outputs.
+    /// Test only (the `test-hooks` feature): units still reported honestly before this
+    /// node starts reporting corrupted outputs (`u64::MAX`: it never lies).
     #[cfg(feature = "test-hooks")]
-    corrupt_outputs: AtomicBool,
+    honest_left: std::sync::atomic::AtomicU64,
+    /// Test only (the `test-hooks` feature): ask for far more work than it can run, again
+    /// and again.
+    #[cfg(feature = "test-hooks")]
+    hoard: AtomicBool,
     /// Test only (the `test-hooks` feature): report far more fuel than used.
     #[cfg(feature = "test-hooks")]
     inflate_fuel: AtomicBool,
@@ -95,18 +100,43 @@ impl WorkRunner {
             stats: Mutex::new(WorkStats::default()),
             events,
             #[cfg(feature = "test-hooks")]
-            corrupt_outputs: AtomicBool::new(false),
+            honest_left: std::sync::atomic::AtomicU64::new(u64::MAX),
+            #[cfg(feature = "test-hooks")]
+            hoard: AtomicBool::new(false),
             #[cfg(feature = "test-hooks")]
             inflate_fuel: AtomicBool::new(false),
         });
         (runner, receiver)
     }
 
-    /// Test only (the `test-hooks` feature): from now on this is a lying node, reporting
-    /// corrupted outputs, for the tests of the coordinator's validation.
+    /// Test only (the `test-hooks` feature): after `honest` more units this is a lying
+    /// node, reporting corrupted outputs, for the tests of the coordinator's validation.
     #[cfg(feature = "test-hooks")]
-    pub fn lie_about_outputs(&self) {
-        self.corrupt_outputs.store(true, Ordering::Relaxed);
+    pub fn lie_about_outputs_after(&self, honest: u64) {
+        self.honest_left.store(honest, Ordering::Relaxed);
+    }
+
+    /// Test only (the `test-hooks` feature): from now on this node asks for far more work
+    /// than it can run, resending the request, for the tests of the coordinator's caps.
+    #[cfg(feature = "test-hooks")]
+    pub fn hoard_work(&self) {
+        self.hoard.store(true, Ordering::Relaxed);
+    }
+
+    /// Test only (the `test-hooks` feature): whether this node hoards work.
+    #[cfg(feature = "test-hooks")]
+    pub fn hoards(&self) -> bool {
+        self.hoard.load(Ordering::Relaxed)
+    }
+
+    /// Test only: whether the unit starting now is reported with a corrupted output.
+    #[cfg(feature = "test-hooks")]
+    fn lies_now(&self) -> bool {
+        let left = self.honest_left.load(Ordering::Relaxed);
+        if left > 0 && left != u64::MAX {
+            self.honest_left.store(left - 1, Ordering::Relaxed);
+        }
+        left == 0
     }
 
     /// Test only (the `test-hooks` feature): from now on this node claims far more fuel
@@ -175,7 +205,7 @@ impl WorkRunner {
         let run = sandbox.start(&module, &assignment.entry, input, assignment.limits);
         let events = self.events.clone();
         #[cfg(feature = "test-hooks")]
-        let lying = self.corrupt_outputs.load(Ordering::Relaxed);
+        let lying = self.lies_now();
         #[cfg(feature = "test-hooks")]
         let inflating = self.inflate_fuel.load(Ordering::Relaxed);
         let on_finish = Box::new(move |outcome: RunOutcome| {

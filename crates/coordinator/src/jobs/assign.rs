@@ -1,13 +1,17 @@
 //! Node events and dispatch: sessions, appetite (`WantWork`), activity, lease expiry and
-//! abandonment; every freed replica or new appetite triggers a dispatch.
+//! abandonment; every freed replica or new appetite triggers a dispatch. Who may get what
+//! is decided by the rules in [`super::trust`].
 
 use idleshare_protocol::api::UnitState;
+use idleshare_protocol::net::NetworkPrefix;
 use idleshare_protocol::{Assignment, LeaseId, NodeId, UnitId};
 use rand::Rng;
+use rand::seq::SliceRandom;
 
-use super::book::{Book, Lease, LeaseState};
+use super::book::{Book, Lease, LeaseState, Unit};
 use super::ops::{Changes, Op, Outbound};
-use super::schedule::{goes_unreplicated, tier};
+use super::schedule::tier;
+use super::trust::{Record, goes_unreplicated, lease_cap, network_free};
 use super::validate::{Decision, decide};
 
 /// Most queued units one offer looks at, so a node holding replicas of many units waiting
@@ -26,16 +30,18 @@ pub enum LeaseError {
 }
 
 impl Book {
-    /// A node's session began: no work until a heartbeat says it contributes and it asks.
-    /// Leases it still runs belonged to an older session: they lapse (re-issued; a late
-    /// result still counts).
+    /// A node's session began from `network`: no work until a heartbeat says it contributes
+    /// and it asks. Leases it still runs belonged to an older session: they lapse
+    /// (re-issued; a late result still counts).
     pub fn node_connected(
         &mut self,
         node: NodeId,
+        network: Option<NetworkPrefix>,
         now_ms: u64,
         rng: &mut impl Rng,
         ch: &mut Changes,
     ) {
+        self.node_mut(node).network = network;
         self.session_changed(node, true, now_ms, rng, ch);
     }
 
@@ -69,21 +75,26 @@ impl Book {
         self.dispatch(now_ms, rng, ch);
     }
 
-    /// A heartbeat said whether the node contributes now (only contributing nodes get work).
+    /// A heartbeat said whether the node contributes now, and with how many cores (only
+    /// contributing nodes get work; the cores cap its leases).
     pub fn node_activity(
         &mut self,
         node: NodeId,
-        contributing: bool,
+        contributing_cores: Option<u32>,
         now_ms: u64,
         rng: &mut impl Rng,
         ch: &mut Changes,
     ) {
-        self.node_mut(node).contributing = contributing;
+        let work = self.node_mut(node);
+        work.contributing = contributing_cores.is_some();
+        work.cores = contributing_cores.unwrap_or(0);
+        work.slots = work.slots.min(free_leases(work));
         self.update_hungry(node);
         self.dispatch(now_ms, rng, ch);
     }
 
-    /// The node can take `slots` more units (replacing its previous count).
+    /// The node can take `slots` more units (replacing its previous count), but never more
+    /// than its lease cap allows beside the leases it holds: asking again gets no more.
     pub fn want_work(
         &mut self,
         node: NodeId,
@@ -92,7 +103,8 @@ impl Book {
         rng: &mut impl Rng,
         ch: &mut Changes,
     ) {
-        self.node_mut(node).slots = slots;
+        let work = self.node_mut(node);
+        work.slots = slots.min(free_leases(work));
         self.update_hungry(node);
         self.dispatch(now_ms, rng, ch);
     }
@@ -116,12 +128,27 @@ impl Book {
             return Ok(());
         }
         self.lapse(lease);
+        self.count_abandon(unit_id, node, reason, now_ms, ch);
+        self.dispatch(now_ms, rng, ch);
+        Ok(())
+    }
+
+    /// Counts `node` giving `unit_id` up (once per node); after `max_abandons` distinct
+    /// nodes the unit is given up.
+    fn count_abandon(
+        &mut self,
+        unit_id: UnitId,
+        node: NodeId,
+        reason: &str,
+        now_ms: u64,
+        ch: &mut Changes,
+    ) {
         let max = usize::from(self.config.max_abandons);
         let Some(unit) = self
             .unit_mut(unit_id)
             .filter(|u| u.state == UnitState::Pending)
         else {
-            return Ok(());
+            return;
         };
         if !unit.abandoned_by.contains(&node) {
             unit.abandoned_by.push(node);
@@ -142,11 +169,11 @@ impl Book {
         } else {
             self.refresh(unit_id);
         }
-        self.dispatch(now_ms, rng, ch);
-        Ok(())
     }
 
-    /// Lapses every lease whose expiry is at or before `now_ms`; returns how many.
+    /// Lapses every lease whose expiry is at or before `now_ms`; returns how many. An
+    /// expired lease counts as an abandon by its node, and halves the node's lease cap
+    /// until its next valid result.
     pub fn expire(&mut self, now_ms: u64, rng: &mut impl Rng, ch: &mut Changes) -> usize {
         let due: Vec<LeaseId> = self
             .expiries
@@ -154,7 +181,15 @@ impl Book {
             .map(|&(_, lease)| lease)
             .collect();
         for lease in &due {
+            let Some((unit, node)) = self.lease(*lease).map(|l| (l.unit, l.node)) else {
+                continue;
+            };
             self.lapse(*lease);
+            let work = self.node_mut(node);
+            work.missed = work.missed.saturating_add(1);
+            work.slots = work.slots.min(free_leases(work));
+            self.update_hungry(node);
+            self.count_abandon(unit, node, "lease expired", now_ms, ch);
         }
         if !due.is_empty() {
             self.dispatch(now_ms, rng, ch);
@@ -162,22 +197,42 @@ impl Book {
         due.len()
     }
 
-    /// Offers wanting units to every hungry node (connected, contributing, free slots).
-    /// Runs after every event that frees a replica or adds appetite; call it after
-    /// [`Book::submit`].
+    /// Offers wanting units to every hungry node (connected, contributing, free slots), the
+    /// nodes in random order (an id sorting first gains nothing). Runs after every event
+    /// that frees a replica or adds appetite; call it after [`Book::submit`].
     pub fn dispatch(&mut self, now_ms: u64, rng: &mut impl Rng, ch: &mut Changes) {
-        let hungry: Vec<NodeId> = self.hungry.iter().copied().collect();
+        if self.wanting.is_empty() {
+            return;
+        }
+        let mut hungry: Vec<NodeId> = self.hungry.iter().copied().collect();
+        hungry.shuffle(rng);
         for node in hungry {
             if self.wanting.is_empty() {
                 return;
             }
-            let slots = self.nodes.get(&node).map_or(0, |n| n.slots) as usize;
-            let units = &self.units;
-            let eligible = |unit: UnitId| units[unit.0 as usize - 1].eligible(&node);
-            for unit in self.wanting.pick(slots, SCAN_LIMIT, eligible) {
+            let Some(work) = self.nodes.get(&node) else {
+                continue;
+            };
+            let (slots, network) = (work.slots as usize, work.network);
+            let spread = self.config.one_replica_per_network;
+            let eligible = |unit: UnitId| {
+                let unit = &self.units[unit.0 as usize - 1];
+                unit.open_to(&node) && (!spread || network_free(network, self.networks(unit)))
+            };
+            let picked = self.wanting.pick(slots, SCAN_LIMIT, eligible);
+            for unit in picked {
                 self.assign(unit, node, now_ms, rng, ch);
             }
         }
+    }
+
+    /// The networks a unit's replicas are on, running or reported.
+    fn networks<'a>(&'a self, unit: &'a Unit) -> impl Iterator<Item = Option<NetworkPrefix>> + 'a {
+        let running = unit
+            .running
+            .iter()
+            .map(|(lease, _)| self.lease(*lease).and_then(|l| l.network));
+        running.chain(unit.results.iter().map(|r| r.network))
     }
 
     fn assign(
@@ -189,12 +244,21 @@ impl Book {
         ch: &mut Changes,
     ) {
         let lease = LeaseId(self.leases.len() as u64 + 1);
-        let streak = self.reputation(&node).consecutive_valid;
-        let (min_streak, lease_ms) = (self.config.adaptive_streak, self.config.lease_ms);
+        let reputation = self.reputation(&node);
+        let record = Record {
+            valid: reputation.valid,
+            streak: reputation.consecutive_valid,
+        };
+        let network = self.nodes.get(&node).and_then(|n| n.network);
+        let (vetting, min_streak) = (self.config.vetting_results, self.config.adaptive_streak);
+        let lease_ms = self.config.lease_ms;
         let Some(unit) = self.unit_mut(unit_id) else {
             return;
         };
-        if unit.issued == 0 && unit.quorum > 1 && goes_unreplicated(streak, min_streak, rng) {
+        if unit.issued == 0
+            && unit.quorum > 1
+            && goes_unreplicated(record, vetting, min_streak, rng)
+        {
             unit.quorum = 1;
             ch.ops.push(Op::Quorum {
                 unit: unit_id,
@@ -208,6 +272,7 @@ impl Book {
         self.leases.push(Lease {
             unit: unit_id,
             node,
+            network,
             state: LeaseState::Running,
             expires_at_ms,
         });
@@ -301,4 +366,10 @@ impl Book {
         unit.queued = new;
         self.wanting.place(unit_id, old, new);
     }
+}
+
+/// Units `work` may still be offered: its lease cap less the leases it holds.
+fn free_leases(work: &super::book::NodeWork) -> u32 {
+    let held = u32::try_from(work.running.len()).unwrap_or(u32::MAX);
+    lease_cap(work.cores, work.missed).saturating_sub(held)
 }

@@ -12,6 +12,7 @@ use idleshare_protocol::{ContentId, JobId, JobSpec, LeaseId, MicroTokens, NodeId
 
 use idleshare_protocol::api::Pot;
 use idleshare_protocol::auth::AccountId;
+use idleshare_protocol::net::NetworkPrefix;
 
 use super::WorkConfig;
 use super::accounts::{Accounts, MoneyError, Movement};
@@ -32,6 +33,9 @@ pub struct Job {
     pub price: JobPrice,
     /// When it was accepted (Unix ms).
     pub submitted_at_ms: u64,
+    /// The network it was submitted from (`None`: unknown), so nodes on that network
+    /// build no streak on it.
+    pub network: Option<NetworkPrefix>,
     /// Its first unit; the others follow in input order.
     pub first_unit: UnitId,
     /// Units by state.
@@ -57,6 +61,8 @@ pub struct JobPrice {
 pub(super) struct ResultRec {
     pub lease: LeaseId,
     pub node: NodeId,
+    /// The network the node reported from (`None`: before a restart).
+    pub network: Option<NetworkPrefix>,
     pub key: AgreementKey,
     pub message: String,
 }
@@ -88,8 +94,9 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// Whether `node` may get a replica: it runs none, reported none, abandoned none.
-    pub(super) fn eligible(&self, node: &NodeId) -> bool {
+    /// Whether `node` may get a replica by id: it runs none, reported none, abandoned none,
+    /// was refused none (the network rule is the book's: [`Book::eligible`]).
+    pub(super) fn open_to(&self, node: &NodeId) -> bool {
         self.state == UnitState::Pending
             && !self.running.iter().any(|(_, n)| n == node)
             && !self.results.iter().any(|r| r.node == *node)
@@ -114,6 +121,8 @@ pub(super) enum LeaseState {
 pub(super) struct Lease {
     pub unit: UnitId,
     pub node: NodeId,
+    /// The network the node held it from (`None`: issued before a restart).
+    pub network: Option<NetworkPrefix>,
     pub state: LeaseState,
     pub expires_at_ms: u64,
 }
@@ -126,6 +135,14 @@ pub(super) struct NodeWork {
     pub slots: u32,
     pub running: BTreeSet<LeaseId>,
     pub reputation: Reputation,
+    /// The network of its current (or last) session.
+    pub network: Option<NetworkPrefix>,
+    /// Cores its latest budget grants (its leases are capped at this + 1).
+    pub cores: u32,
+    /// Leases it let expire since its last valid result (each halves its lease cap).
+    pub missed: u32,
+    /// Pending units it reported on: what a caught liar's unpaid results are.
+    pub reported: BTreeSet<UnitId>,
 }
 
 /// The whole work state.
@@ -249,11 +266,12 @@ impl Book {
         &self.accounts
     }
 
-    /// Accepts a checked job paid by `owner`: escrows its most possible cost, then makes
-    /// one unit per input, each wanting `replication` replicas.
+    /// Accepts a checked job paid by `owner`, sent from `network`: escrows its most possible
+    /// cost, then makes one unit per input, each wanting `replication` replicas.
     pub fn submit(
         &mut self,
         owner: AccountId,
+        network: Option<NetworkPrefix>,
         spec: JobSpec,
         input_lens: Vec<u32>,
         now_ms: u64,
@@ -280,6 +298,7 @@ impl Book {
             id,
             owner,
             price,
+            network,
             spec: spec.clone(),
             submitted_at_ms: now_ms,
             first_unit,
@@ -291,6 +310,7 @@ impl Book {
         }
         let mut job = new_job(Some(owner), spec, now_ms, first_unit);
         job.price = price;
+        job.network = network;
         self.jobs.insert(id, job);
         Ok((id, count))
     }
@@ -447,6 +467,7 @@ pub(super) fn new_job(
         },
         spec,
         submitted_at_ms,
+        network: None,
         first_unit,
         counts: UnitCounts {
             total,

@@ -8,6 +8,7 @@
 //! for its ticket. A failed transaction is retried, merged with later changes, until it
 //! succeeds; the book in memory never runs ahead of what will be written.
 
+use idleshare_base::db::Durability;
 use idleshare_base::sync::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::path::Path;
@@ -89,17 +90,19 @@ impl Engine {
     /// Opens the store at `path`, rebuilds the book and starts the writer.
     pub fn open(path: &Path, key: SigningKey, config: WorkConfig) -> Result<Self, EngineError> {
         let seed = getrandom::u64().unwrap_or(0x5eed);
-        Self::open_seeded(path, key, config, seed)
+        Self::open_seeded(path, key, config, seed, Durability::PowerLoss)
     }
 
-    /// [`Engine::open`] with a fixed seed for adaptive replication (tests, benches).
+    /// [`Engine::open`] with a fixed seed for the scheduler's randomness, and a chosen
+    /// durability (tests, benches; the coordinator always uses `PowerLoss`).
     pub fn open_seeded(
         path: &Path,
         key: SigningKey,
         config: WorkConfig,
         seed: u64,
+        durability: Durability,
     ) -> Result<Self, EngineError> {
-        let store = WorkStore::open(path)?;
+        let store = WorkStore::open(path, durability)?;
         let issuer = NodeId::from(key.verifying_key());
         let book = Book::restore(
             config,

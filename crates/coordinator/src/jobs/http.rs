@@ -1,4 +1,5 @@
-//! The customers' HTTP API: blobs (`PUT /v1/blobs`, `GET /v1/blobs/{id}`), jobs
+//! The customers' HTTP API: blobs (`PUT /v1/blobs`, `GET /v1/blobs/{id}`, streamed from
+//! the store by [`super::blob_stream`]), jobs
 //! (`POST /v1/jobs`, `GET /v1/jobs/{id}`, `GET /v1/jobs/{id}/results`) and the ledger
 //! (`GET /v1/ledger`). Errors are [`ApiError`] JSON with a 4xx or 5xx status.
 //!
@@ -6,13 +7,14 @@
 //! from its submitter's balance, and only its submitter may read it, its results and its
 //! outputs (another account gets 404, as if it did not exist).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post, put};
@@ -24,16 +26,16 @@ use idleshare_protocol::job::MAX_UNIT_BYTES;
 use idleshare_protocol::{ContentId, JobId, JobSpec};
 
 use idleshare_protocol::auth::AccountId;
+use idleshare_protocol::net::NetworkPrefix;
 
 use super::SubmitError;
 use super::ops::Op;
 use crate::auth::Signed;
+use crate::http_door::limits::MAX_JOB_JSON;
 use idleshare_base::clock::unix_ms;
 
 use crate::server::Shared;
 
-/// Largest job description accepted (100,000 inputs of 66 JSON bytes fit).
-const MAX_JOB_JSON: usize = 16 << 20;
 /// How long a request waits for its writes to commit.
 pub(crate) const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -77,7 +79,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(routes::BLOB, get(get_blob))
         .route(
             routes::JOBS,
-            post(submit).layer(DefaultBodyLimit::max(MAX_JOB_JSON)),
+            post(submit).layer(DefaultBodyLimit::max(MAX_JOB_JSON as usize)),
         )
         .route(routes::JOB, get(job_status))
         .route(routes::JOB_RESULTS, get(job_results))
@@ -126,23 +128,30 @@ async fn get_blob(
         .parse()
         .map_err(|e| Failure(StatusCode::BAD_REQUEST, format!("{e}")))?;
     let account = signed.account;
-    let bytes = blocking(move || {
-        let store = shared.work.store();
+    let reading = shared.clone();
+    let blob = blocking(move || {
+        let store = reading.work.store();
         let mine = store.blob_owned_by(&id, &account).map_err(internal)?;
         if mine {
-            store.blob(&id).map_err(internal)
+            store.blob_row(&id).map_err(internal)
         } else {
             Ok(None)
         }
     })
     .await?;
-    let bytes =
-        bytes.ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("blob {id} is not stored")))?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    let blob =
+        blob.ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("blob {id} is not stored")))?;
+    // Streamed a piece at a time: never the whole blob in memory.
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (header::CONTENT_LENGTH, blob.len.to_string()),
+    ];
+    Ok((headers, super::blob_stream::body(shared, blob)).into_response())
 }
 
 async fn submit(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     signed: Signed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<JobSubmitted>, Response> {
@@ -153,7 +162,8 @@ async fn submit(
     let spec: JobSpec = serde_json::from_slice(&bytes).map_err(|e| {
         Failure(StatusCode::UNPROCESSABLE_ENTITY, format!("bad job: {e}")).into_response()
     })?;
-    submit_spec(shared, signed.account, spec)
+    let network = NetworkPrefix::of(peer.ip());
+    submit_spec(shared, signed.account, network, spec)
         .await
         .map_err(IntoResponse::into_response)
 }
@@ -161,6 +171,7 @@ async fn submit(
 async fn submit_spec(
     shared: Arc<Shared>,
     owner: AccountId,
+    network: NetworkPrefix,
     spec: JobSpec,
 ) -> Result<Json<JobSubmitted>, Failure> {
     spec.validate().map_err(unprocessable)?;
@@ -192,7 +203,7 @@ async fn submit_spec(
     .await?;
     let now = unix_ms();
     let (submitted, ticket) = shared.work.apply(|book, rng, ch| {
-        let submitted = book.submit(owner, spec, input_lens, now, ch);
+        let submitted = book.submit(owner, Some(network), spec, input_lens, now, ch);
         book.dispatch(now, rng, ch);
         submitted
     });

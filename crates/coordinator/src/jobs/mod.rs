@@ -12,6 +12,7 @@ pub mod accounts;
 mod accounts_tests;
 mod assign;
 pub mod audit;
+pub mod blob_stream;
 pub mod book;
 pub mod engine;
 pub mod http;
@@ -25,12 +26,15 @@ mod settle;
 pub mod storage;
 pub mod store;
 mod store_load;
+pub mod trust;
 pub mod validate;
 
 #[cfg(test)]
 mod money_tests;
 #[cfg(test)]
 mod store_tests;
+#[cfg(test)]
+mod sybil_tests;
 #[cfg(test)]
 mod tests;
 
@@ -41,7 +45,7 @@ use idleshare_protocol::{CreditRate, ServingRate, StorageRate};
 pub use assign::LeaseError;
 pub use book::{Book, SubmitError};
 pub use engine::{Engine, EngineError};
-pub use restore::Snapshot;
+pub use restore::{Snapshot, StoredResult};
 pub use settle::ReportOutcome;
 
 /// File name of the work database inside the data directory (beside the registry's).
@@ -60,8 +64,15 @@ pub struct WorkConfig {
     pub extra_results: u8,
     /// Distinct nodes abandoning a unit before it is given up.
     pub max_abandons: u8,
-    /// Valid results in a row from which a node may run units alone (adaptive replication).
+    /// Valid results in a row, on other customers' jobs, from which a node may run units
+    /// alone (adaptive replication).
     pub adaptive_streak: u64,
+    /// Valid results a new node needs before it may run any unit alone (until then it is
+    /// vetted: every unit it gets is replicated).
+    pub vetting_results: u64,
+    /// Replicas of one unit go to different networks (IPv4 /24, IPv6 /48). Off only for a
+    /// network on one machine (`idleshare devnet`), where every node shares one address.
+    pub one_replica_per_network: bool,
     /// The operator's fee in basis points, on top of every payment to a node.
     pub fee_bps: u32,
     /// What keeping published content costs per copy.
@@ -73,7 +84,8 @@ pub struct WorkConfig {
 impl Default for WorkConfig {
     /// 10-minute leases; 1000 micro-tokens per megafuel (a 1e8-fuel unit earns 0.1 token);
     /// one token per GiB served; 3 extra results; given up after 3 abandons; adaptive from
-    /// 10 valid in a row; a 5 % operator fee; storage at 0.05 token per GiB-day per copy,
+    /// 10 valid in a row once vetted by 20 valid results; one replica per network; a 5 %
+    /// operator fee; storage at 0.05 token per GiB-day per copy,
     /// paid hourly.
     fn default() -> Self {
         Self {
@@ -87,6 +99,8 @@ impl Default for WorkConfig {
             extra_results: 3,
             max_abandons: 3,
             adaptive_streak: 10,
+            vetting_results: 20,
+            one_replica_per_network: true,
             fee_bps: 500,
             storage_rate: StorageRate {
                 micro_tokens_per_gib_day: 50_000,

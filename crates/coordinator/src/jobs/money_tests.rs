@@ -107,7 +107,7 @@ fn an_unfunded_job_is_refused_with_what_it_needs() {
     let poor = node(77);
     let refused = h
         .book
-        .submit(poor, super::tests::spec(1, 2), vec![4], 1, &mut ch)
+        .submit(poor, None, super::tests::spec(1, 2), vec![4], 1, &mut ch)
         .unwrap_err();
     assert_eq!(
         refused.to_string(),
@@ -119,9 +119,14 @@ fn an_unfunded_job_is_refused_with_what_it_needs() {
     let mut dear = WorkConfig::default();
     dear.credit_rate.micro_tokens_per_megafuel = u64::MAX;
     let mut h = Harness::new(dear);
-    let refused = h
-        .book
-        .submit(customer(), super::tests::spec(2, 2), vec![4, 4], 1, &mut ch);
+    let refused = h.book.submit(
+        customer(),
+        None,
+        super::tests::spec(2, 2),
+        vec![4, 4],
+        1,
+        &mut ch,
+    );
     assert!(
         matches!(refused, Err(super::SubmitError::TooExpensive)),
         "{refused:?}"

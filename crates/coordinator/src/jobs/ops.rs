@@ -47,6 +47,8 @@ pub enum Op {
         owner: AccountId,
         /// The rate and fee it is paid at.
         price: super::book::JobPrice,
+        /// The network it was submitted from.
+        network: Option<idleshare_protocol::net::NetworkPrefix>,
         /// Its spec.
         spec: JobSpec,
         /// When it was accepted.

@@ -48,8 +48,23 @@ pub struct JobRow {
     pub spec: JobSpec,
     /// When it was accepted.
     pub submitted_at_ms: u64,
+    /// The network it was sent from, if known.
+    pub network: Option<idleshare_protocol::net::NetworkPrefix>,
     /// Its first unit.
     pub first_unit: UnitId,
+}
+
+/// A stored result of a unit still pending.
+#[derive(Debug, Clone)]
+pub struct StoredResult {
+    /// Its unit.
+    pub unit: UnitId,
+    /// Who reported it.
+    pub node: NodeId,
+    /// What it said.
+    pub report: UnitReport,
+    /// Already judged invalid (more fuel than the limit, or its node was caught lying).
+    pub invalid: bool,
 }
 
 /// Everything stored, in id order.
@@ -68,7 +83,7 @@ pub struct Snapshot {
     /// Leases: id, unit, node.
     pub leases: Vec<(LeaseId, UnitId, NodeId)>,
     /// Results of units still pending.
-    pub results: Vec<(UnitId, NodeId, UnitReport)>,
+    pub results: Vec<StoredResult>,
     /// Abandons of units still pending.
     pub abandons: Vec<(UnitId, NodeId)>,
     /// Reputations.
@@ -116,6 +131,7 @@ impl Book {
         for job in snapshot.jobs {
             let mut row = new_job(job.owner, job.spec, job.submitted_at_ms, job.first_unit);
             row.price = job.price.unwrap_or_else(|| book.price_now());
+            row.network = job.network;
             book.jobs.insert(job.id, row);
         }
         for (expected, row) in (1u64..).zip(snapshot.units) {
@@ -155,11 +171,18 @@ impl Book {
             book.leases.push(Lease {
                 unit,
                 node,
+                network: None,
                 state: LeaseState::Lapsed,
                 expires_at_ms: 0,
             });
         }
-        for (unit, node, report) in snapshot.results {
+        for StoredResult {
+            unit,
+            node,
+            report,
+            invalid,
+        } in snapshot.results
+        {
             if let Some(lease) = book.lease_mut(report.lease) {
                 lease.state = LeaseState::Reported;
             }
@@ -171,13 +194,14 @@ impl Book {
                 .unit_mut(unit)
                 .filter(|u| u.state == UnitState::Pending)
             {
-                if report.fuel > fuel_limit {
+                if invalid || report.fuel > fuel_limit {
                     row.rejected.push(node);
                     continue;
                 }
                 row.results.push(ResultRec {
                     lease: report.lease,
                     node,
+                    network: None,
                     key: report.agreement_key(),
                     message: failure_message(&report),
                 });

@@ -1,5 +1,5 @@
-//! The scheduler's decisions, pure: which units a node is offered, in what order, and
-//! whether a unit given to a trusted node still needs a second opinion.
+//! The scheduler's queue, pure: in what order units are offered (whom they may go to, and
+//! whether a trusted node may run one alone, is [`super::trust`]'s).
 //!
 //! Units wanting replicas wait in a [`WantQueue`] ordered by tier (units with results
 //! waiting for a quorum first, so they settle and pay sooner), then by unit id (which
@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 
 use idleshare_protocol::UnitId;
-use rand::Rng;
 
 /// Tier of units that already have results waiting for a quorum.
 pub const TIER_WAITING_QUORUM: u8 = 0;
@@ -73,22 +72,9 @@ pub fn tier(has_results: bool) -> u8 {
     }
 }
 
-/// Adaptive replication: a unit first given to a node with `consecutive_valid` valid results
-/// in a row (at least `min_streak`) is trusted to it alone with probability
-/// 1 − 1/consecutive_valid.
-pub fn goes_unreplicated(consecutive_valid: u64, min_streak: u64, rng: &mut impl Rng) -> bool {
-    if consecutive_valid < min_streak.max(1) {
-        return false;
-    }
-    let trust = 1.0 - 1.0 / consecutive_valid as f64;
-    rng.random::<f64>() < trust
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
     #[test]
     fn units_waiting_for_a_quorum_come_first_then_oldest() {
@@ -107,19 +93,5 @@ mod tests {
         assert_eq!(queue.pick(10, 1, |u| u != UnitId(9)), vec![], "scan bound");
         queue.place(UnitId(9), Some(tier(true)), None);
         assert_eq!(queue.len(), 2);
-    }
-
-    #[test]
-    fn adaptive_replication_only_from_the_streak_and_at_the_expected_rate() {
-        let mut rng = StdRng::seed_from_u64(7);
-        // (consecutive valid, min streak) → expected share unreplicated, over 10,000 draws.
-        let cases = [(0, 10, 0.0), (9, 10, 0.0), (10, 10, 0.9), (100, 10, 0.99)];
-        for (streak, min, expected) in cases {
-            let hits = (0..10_000)
-                .filter(|_| goes_unreplicated(streak, min, &mut rng))
-                .count() as f64
-                / 10_000.0;
-            assert!((hits - expected).abs() < 0.01, "streak {streak}: {hits}");
-        }
     }
 }

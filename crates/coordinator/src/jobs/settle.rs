@@ -11,6 +11,7 @@ use super::accounts::Movement;
 use super::assign::LeaseError;
 use super::book::{Book, LeaseState};
 use super::ops::{Changes, Op, Outbound, Settlement};
+use super::trust::builds_streak;
 use super::validate::{AgreementKey, Decision, decide};
 
 /// What became of a report.
@@ -78,12 +79,16 @@ impl Book {
             UnitOutcome::Output { .. } => String::new(),
         };
         let max = usize::from(self.config.extra_results);
+        let work = self.node_mut(node);
+        work.reported.insert(unit_id);
+        let network = work.network;
         let Some(unit) = self.unit_mut(unit_id) else {
             return Err(LeaseError::Unknown(report.lease));
         };
         unit.results.push(super::book::ResultRec {
             lease: report.lease,
             node,
+            network,
             key: report.agreement_key(),
             message,
         });
@@ -135,6 +140,35 @@ impl Book {
             );
             self.give_up(unit_id, reason, now_ms, ch);
         } else {
+            self.refresh(unit_id);
+        }
+        self.discard_unpaid(node, ch);
+    }
+
+    /// A node caught lying loses what it has not been paid yet: its results on units still
+    /// waiting for a quorum are marked invalid and dropped (each unit wants another
+    /// replica, and never from it). Its streak was reset where it was caught.
+    fn discard_unpaid(&mut self, node: NodeId, ch: &mut Changes) {
+        let reported = std::mem::take(&mut self.node_mut(node).reported);
+        for unit_id in reported {
+            let Some(unit) = self
+                .unit_mut(unit_id)
+                .filter(|u| u.state == UnitState::Pending)
+            else {
+                continue;
+            };
+            let Some(at) = unit.results.iter().position(|r| r.node == node) else {
+                continue;
+            };
+            let dropped = unit.results.remove(at);
+            unit.rejected.push(node);
+            ch.ops.push(Op::Invalid {
+                lease: dropped.lease,
+            });
+            tracing::info!(
+                "{unit_id}: the result of {} is dropped: it was caught lying",
+                node.short()
+            );
             self.refresh(unit_id);
         }
     }
@@ -219,20 +253,30 @@ impl Book {
             }
         };
         let job_id = unit.job;
+        let (owner, job_network) = self
+            .jobs
+            .get(&job_id)
+            .map_or((None, None), |job| (job.owner, job.network));
         let (mut valid, mut invalid) = (Vec::new(), Vec::new());
+        let mut liars = Vec::new();
         let mut paid = 0u64;
         for (index, result) in results.iter().enumerate() {
             let agrees = agreeing.contains(&index);
+            let builds = builds_streak(result.node, result.network, owner, job_network);
             let reputation = {
-                let record = &mut self.node_mut(result.node).reputation;
+                let work = self.node_mut(result.node);
+                work.reported.remove(&unit_id);
+                let record = &mut work.reputation;
                 if agrees {
-                    record.consecutive_valid += 1;
+                    record.consecutive_valid += u64::from(builds);
                     record.valid += 1;
+                    work.missed = 0;
                 } else {
                     record.consecutive_valid = 0;
                     record.invalid += 1;
+                    liars.push(result.node);
                 }
-                *record
+                work.reputation
             };
             ch.ops.push(Op::Reputation {
                 node: result.node,
@@ -259,6 +303,9 @@ impl Book {
             invalid,
         });
         self.close(unit_id, state, settlement, now_ms, ch);
+        for liar in liars {
+            self.discard_unpaid(liar, ch);
+        }
     }
 
     /// Gives a unit up (no quorum possible, or abandoned by too many nodes); nobody is paid.
@@ -297,7 +344,7 @@ impl Book {
         };
         unit.state = state;
         unit.settlement = Some(settlement);
-        unit.results.clear();
+        let reporters: Vec<NodeId> = unit.results.drain(..).map(|r| r.node).collect();
         let running = std::mem::take(&mut unit.running);
         let job_id = unit.job;
         let mut finished = false;
@@ -319,6 +366,11 @@ impl Book {
                 work.running.remove(&lease);
             }
             ch.out.push(Outbound::Revoke { node, lease });
+        }
+        for node in reporters {
+            if let Some(work) = self.nodes.get_mut(&node) {
+                work.reported.remove(&unit_id);
+            }
         }
         self.refresh(unit_id);
     }

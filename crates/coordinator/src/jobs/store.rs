@@ -53,6 +53,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("jobs", "owner", "BLOB"),
     ("jobs", "rate", "INTEGER"),
     ("jobs", "fee_bps", "INTEGER"),
+    ("jobs", "network", "TEXT"),
 ];
 
 /// Adds the columns an older file lacks (jobs from before accounts have no owner).
@@ -136,9 +137,12 @@ pub(super) fn parse_state(label: &str) -> Result<UnitState, StoreError> {
 }
 
 impl WorkStore {
-    /// Opens (or creates) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let writer = Db::open(path, Durability::ProcessCrash, SCHEMA)?;
+    /// Opens (or creates) the database at `path`. The coordinator commits with
+    /// [`Durability::PowerLoss`]: receipts and movements go out right after their commit,
+    /// and a power cut that lost them would make the coordinator reissue sequence numbers
+    /// wallets already hold. `ProcessCrash` is for measuring what that costs.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let writer = Db::open(path, durability, SCHEMA)?;
         migrate(&writer)?;
         Ok(Self {
             writer,
@@ -164,6 +168,11 @@ impl WorkStore {
         Ok(query
             .query_row([id.as_bytes().as_slice()], |row| row.get(0))
             .optional()?)
+    }
+
+    /// The reading connection (for [`super::blob_stream`]'s piecewise reads).
+    pub(super) fn reader(&self) -> &Db {
+        &self.reader
     }
 
     /// Whether `account` uploaded blob `id`.
@@ -284,6 +293,7 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
             id,
             owner,
             price,
+            network,
             spec,
             submitted_at_ms,
             first_unit,
@@ -291,8 +301,8 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
         } => {
             let json = serde_json::to_string(spec).map_err(|e| corrupt("jobs", e))?;
             tx.prepare_cached(
-                "INSERT INTO jobs (id, spec, submitted_at_ms, first_unit, owner, rate, fee_bps)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO jobs (id, spec, submitted_at_ms, first_unit, owner, rate, fee_bps,
+                 network) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 id.0 as i64,
@@ -301,7 +311,8 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
                 first_unit.0 as i64,
                 owner.as_bytes().as_slice(),
                 sql_amount(price.rate.micro_tokens_per_megafuel)?,
-                price.fee_bps
+                price.fee_bps,
+                network.map(|n| n.to_string())
             ])?;
             let mut unit = tx.prepare_cached(
                 "INSERT INTO units (id, job, idx, input, input_len, quorum, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",

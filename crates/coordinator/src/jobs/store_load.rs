@@ -12,7 +12,7 @@ use idleshare_protocol::{CreditRate, ServingRate};
 use super::accounts::Movement;
 use super::book::JobPrice;
 use super::orders::OrderPrice;
-use super::restore::{JobRow, Snapshot, UnitRow};
+use super::restore::{JobRow, Snapshot, StoredResult, UnitRow};
 use super::storage::StorageTerm;
 use super::store::{content_id, corrupt as corrupt_row, node_id as decode_node, parse_state};
 use crate::store::StoreError;
@@ -36,7 +36,8 @@ fn rows<T>(
 pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
     let jobs = rows(
         connection,
-        "SELECT id, spec, submitted_at_ms, first_unit, owner, rate, fee_bps FROM jobs ORDER BY id",
+        "SELECT id, spec, submitted_at_ms, first_unit, owner, rate, fee_bps, network FROM jobs
+         ORDER BY id",
         |row| {
             let spec: JobSpec = serde_json::from_str(&row.get::<_, String>(1)?)
                 .map_err(|e| corrupt_row("jobs", e))?;
@@ -49,7 +50,11 @@ pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
                 },
                 fee_bps,
             });
+            let network: Option<String> = row.get(7)?;
             Ok(JobRow {
+                // A network that does not parse is treated as unknown: it only weakens
+                // one streak rule for one job.
+                network: network.and_then(|text| text.parse().ok()),
                 price,
                 id: JobId(row.get::<_, i64>(0)? as u64),
                 owner: owner.map(|bytes| decode_node(&bytes)).transpose()?,
@@ -71,13 +76,19 @@ pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
     )?;
     let results = rows(
         connection,
-        "SELECT r.unit, r.node, r.report FROM results r JOIN units u ON u.id = r.unit
+        "SELECT r.unit, r.node, r.report, r.valid FROM results r JOIN units u ON u.id = r.unit
          WHERE u.state = 'pending' ORDER BY r.lease",
         |row| {
             let report: UnitReport = postcard::from_bytes(&row.get::<_, Vec<u8>>(2)?)
                 .map_err(|e| corrupt_row("results", e))?;
             let node: NodeId = decode_node(&row.get::<_, Vec<u8>>(1)?)?;
-            Ok((UnitId(row.get::<_, i64>(0)? as u64), node, report))
+            let valid: Option<bool> = row.get(3)?;
+            Ok(StoredResult {
+                unit: UnitId(row.get::<_, i64>(0)? as u64),
+                node,
+                report,
+                invalid: valid == Some(false),
+            })
         },
     )?;
     let abandons = rows(

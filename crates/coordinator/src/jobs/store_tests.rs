@@ -20,14 +20,21 @@ fn open(path: &std::path::Path) -> Engine {
         adaptive_streak: u64::MAX,
         ..WorkConfig::default()
     };
-    Engine::open_seeded(path, coordinator_key(), config, 3).unwrap()
+    Engine::open_seeded(
+        path,
+        coordinator_key(),
+        config,
+        3,
+        idleshare_base::db::Durability::PowerLoss,
+    )
+    .unwrap()
 }
 
 /// Connects contributing node `seed` asking for `slots`; returns its leases once committed.
 async fn join(engine: &Engine, seed: u8, slots: u32) -> Vec<(LeaseId, UnitId)> {
     let (_, ticket) = engine.apply(|book, rng, ch| {
-        book.node_connected(node(seed), 10, rng, ch);
-        book.node_activity(node(seed), true, 10, rng, ch);
+        book.node_connected(node(seed), super::tests::net(seed), 10, rng, ch);
+        book.node_activity(node(seed), Some(super::tests::CORES), 10, rng, ch);
         book.want_work(node(seed), slots, 10, rng, ch);
     });
     engine.wait_committed(ticket, WAIT).await.unwrap();
@@ -77,7 +84,7 @@ async fn a_restart_loses_nothing_committed_and_pays_nothing_twice() {
             amount: FUNDS,
         };
         book.money(deposit, String::new(), 1, ch).unwrap();
-        book.submit(customer(), spec(4, 2), vec![5; 4], 5, ch)
+        book.submit(customer(), None, spec(4, 2), vec![5; 4], 5, ch)
     });
     assert_eq!(submitted.unwrap().0, JobId(1));
     engine.wait_committed(ticket + 1, WAIT).await.unwrap();

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use idleshare_protocol::messages::MAX_TEXT_LEN;
+use idleshare_protocol::node_bounds::clip_text;
 use idleshare_protocol::{CoordinatorMessage, NodeActivity, NodeId, NodeMessage};
 use idleshare_transport::send_frame;
 use quinn::{Connection, SendStream};
@@ -98,6 +100,14 @@ impl<'a> WorkLink<'a> {
             return Ok(());
         };
         let slots = wanted(activity, parts.runner.held());
+        #[cfg(feature = "test-hooks")]
+        let slots = if parts.runner.hoards() {
+            // A hoarder asks for the most it may, whatever it holds, every time.
+            self.coordinator_view = None;
+            1024
+        } else {
+            slots
+        };
         if self.coordinator_view == Some(slots) {
             self.want_deferred = false;
             return Ok(());
@@ -173,6 +183,7 @@ impl<'a> WorkLink<'a> {
             } => {
                 tracing::warn!("giving back {lease}: {reason}");
                 runner.release(lease, false);
+                let reason = clip_text(&reason, MAX_TEXT_LEN);
                 send_frame(send, &NodeMessage::Abandon { lease, reason }).await?;
             }
             WorkEvent::Uploaded {
