@@ -1,17 +1,19 @@
 //! The content book (pure): what is published, which nodes hold or are filling which
 //! content, how each node has served under spot checks, and the pin plan that keeps every
-//! piece of content on its wanted number of live nodes.
+//! piece of content on its wanted number of live nodes (`book_plan.rs`).
 //!
 //! Every mutation returns the rows it changed ([`Changes`]) for the store and the orders it
 //! decided ([`PinAction`]) for nodes; nothing here does IO or reads a clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 
-use idleshare_cache::store::disk_bytes;
 use idleshare_protocol::cache::{PinOrder, PinOutcome, Provider};
+use idleshare_protocol::net::NetworkPrefix;
 use idleshare_protocol::{ContentId, NodeId};
 use serde::{Deserialize, Serialize};
+
+pub use super::reputation::{CacheReputation, CheckOutcome};
 
 /// An assigned pin with no report after this long counts as failed.
 pub const ASSIGN_TIMEOUT_MS: u64 = 10 * 60 * 1000;
@@ -58,28 +60,6 @@ pub enum PinState {
     },
 }
 
-/// How a node has served cached content.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CacheReputation {
-    /// Spot checks it passed.
-    pub checks_passed: u64,
-    /// Spot checks it failed without bad bytes (unreachable, stalled).
-    pub checks_failed: u64,
-    /// Times it was caught serving bytes that do not match the content id.
-    pub bad_data: u64,
-    /// No pins and no listing until then (Unix ms).
-    pub banned_until_ms: Option<u64>,
-    /// Time to first byte at the last passed check, in microseconds.
-    pub last_ttfb_us: Option<u64>,
-}
-
-impl CacheReputation {
-    /// Whether the node is banned at `now_ms`.
-    pub fn banned(&self, now_ms: u64) -> bool {
-        self.banned_until_ms.is_some_and(|until| until > now_ms)
-    }
-}
-
 /// What the planner needs to know of a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeView {
@@ -91,6 +71,8 @@ pub struct NodeView {
     pub cache_quota: Option<u64>,
     /// Its own endpoint, where the coordinator could reach it.
     pub direct: Option<SocketAddr>,
+    /// The network it connects from (`None`: unknown).
+    pub network: Option<NetworkPrefix>,
 }
 
 /// An order for a node.
@@ -221,123 +203,18 @@ impl ContentBook {
         )
     }
 
-    fn set_pin(&mut self, content: ContentId, node: NodeId, state: PinState, ch: &mut Changes) {
+    pub(super) fn set_pin(
+        &mut self,
+        content: ContentId,
+        node: NodeId,
+        state: PinState,
+        ch: &mut Changes,
+    ) {
         self.pins
             .entry(content)
             .or_default()
             .insert(node, state.clone());
         ch.pins.push((content, node, Some(state)));
-    }
-
-    /// Orders pins so every piece of content has its wanted live copies (stored or being
-    /// filled on online, unbanned nodes), and times out silent assignments.
-    pub fn plan(&mut self, nodes: &[NodeView], now_ms: u64) -> Changes {
-        let mut ch = Changes::default();
-        self.expire_assignments(now_ms, &mut ch);
-        let online: HashMap<NodeId, &NodeView> = nodes
-            .iter()
-            .filter(|n| n.online && !self.reputation(&n.id).banned(now_ms))
-            .map(|n| (n.id, n))
-            .collect();
-        let mut load: HashMap<NodeId, usize> = HashMap::new();
-        for pins in self.pins.values() {
-            for (node, state) in pins {
-                if !matches!(state, PinState::Failed { .. }) {
-                    *load.entry(*node).or_default() += 1;
-                }
-            }
-        }
-        let records: Vec<ContentRecord> = self.contents.values().cloned().collect();
-        for record in records {
-            let chosen = self.choose_holders(&record, &online, &load, now_ms);
-            if chosen.is_empty() {
-                continue;
-            }
-            let peers = self.providers(&record.id, nodes, now_ms);
-            for node in chosen {
-                *load.entry(node).or_default() += 1;
-                let order = PinOrder {
-                    content: record.id,
-                    size: record.size,
-                    peers: peers.clone(),
-                };
-                ch.actions.push(PinAction::Pin(node, order));
-                self.set_pin(
-                    record.id,
-                    node,
-                    PinState::Assigned { at_ms: now_ms },
-                    &mut ch,
-                );
-            }
-        }
-        ch
-    }
-
-    /// The nodes to add as holders of `record`: as many as it lacks live copies, least
-    /// loaded first, among online nodes that may cache it now and have not failed it lately.
-    fn choose_holders(
-        &self,
-        record: &ContentRecord,
-        online: &HashMap<NodeId, &NodeView>,
-        load: &HashMap<NodeId, usize>,
-        now_ms: u64,
-    ) -> Vec<NodeId> {
-        let pins = self.pins.get(&record.id);
-        let state_of = |node: &NodeId| pins.and_then(|p| p.get(node));
-        let live = online
-            .keys()
-            .filter(|node| {
-                matches!(
-                    state_of(node),
-                    Some(PinState::Stored { .. } | PinState::Assigned { .. })
-                )
-            })
-            .count();
-        let missing = usize::from(record.replicas).saturating_sub(live);
-        if missing == 0 {
-            return Vec::new();
-        }
-        let need = disk_bytes(record.size);
-        let mut candidates: Vec<NodeId> = online
-            .values()
-            .filter(|node| node.cache_quota.is_some_and(|quota| quota >= need))
-            .filter(|node| match state_of(&node.id) {
-                None => true,
-                Some(PinState::Failed { at_ms, .. }) => at_ms + FAILED_RETRY_MS <= now_ms,
-                Some(_) => false,
-            })
-            .map(|node| node.id)
-            .collect();
-        candidates.sort_by_key(|node| (load.get(node).copied().unwrap_or(0), *node));
-        candidates.truncate(missing);
-        candidates
-    }
-
-    fn expire_assignments(&mut self, now_ms: u64, ch: &mut Changes) {
-        let expired: Vec<(ContentId, NodeId)> = self
-            .pins
-            .iter()
-            .flat_map(|(content, pins)| {
-                pins.iter().filter_map(move |(node, state)| match state {
-                    PinState::Assigned { at_ms } if at_ms + ASSIGN_TIMEOUT_MS <= now_ms => {
-                        Some((*content, *node))
-                    }
-                    _ => None,
-                })
-            })
-            .collect();
-        for (content, node) in expired {
-            let reason = "no report in time".to_owned();
-            self.set_pin(
-                content,
-                node,
-                PinState::Failed {
-                    reason,
-                    at_ms: now_ms,
-                },
-                ch,
-            );
-        }
     }
 
     /// A node's report on a pin.
@@ -427,18 +304,10 @@ impl ContentBook {
         ch
     }
 
-    /// A spot check passed in `ttfb_us`.
-    pub fn check_passed(&mut self, node: NodeId, ttfb_us: u64) -> Changes {
+    /// Counts a spot check: what is believed of the node's quota follows from these.
+    pub fn record_check(&mut self, node: NodeId, outcome: CheckOutcome) -> Changes {
         let mut reputation = self.reputation(&node);
-        reputation.checks_passed += 1;
-        reputation.last_ttfb_us = Some(ttfb_us);
-        self.set_reputation(node, reputation)
-    }
-
-    /// A spot check got no answer (unreachable, stalled): counted, not punished.
-    pub fn check_failed(&mut self, node: NodeId) -> Changes {
-        let mut reputation = self.reputation(&node);
-        reputation.checks_failed += 1;
+        reputation.record(outcome);
         self.set_reputation(node, reputation)
     }
 
@@ -479,9 +348,14 @@ impl ContentBook {
         }
     }
 
-    /// Stored pins on online nodes, for spot checks.
+    /// Stored pins on online nodes whose policy allows serving now, for spot checks (a
+    /// paused node answers "busy", which would count against it).
     pub fn stored_pins(&self, nodes: &[NodeView]) -> Vec<(ContentId, NodeId)> {
-        let online: Vec<NodeId> = nodes.iter().filter(|n| n.online).map(|n| n.id).collect();
+        let online: HashSet<NodeId> = nodes
+            .iter()
+            .filter(|n| n.online && n.cache_quota.is_some())
+            .map(|n| n.id)
+            .collect();
         let mut pins: Vec<(ContentId, NodeId)> = self
             .pins
             .iter()
@@ -498,6 +372,13 @@ impl ContentBook {
     }
 }
 
+#[path = "book_plan.rs"]
+mod plan;
+
 #[cfg(test)]
 #[path = "book_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "placement_tests.rs"]
+mod placement_tests;

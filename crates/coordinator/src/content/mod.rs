@@ -3,6 +3,8 @@
 //! HTTP gateway, and paying nodes for bytes clients signed for.
 //!
 //! - [`book`]: the pure content book (contents, pins, reputations, the pin plan);
+//! - `placement`: which fitting nodes get new copies (random, one per network);
+//! - `reputation`: spot-check counts and the cache quota they make believable;
 //! - `db`: its SQLite file;
 //! - `serve`: cache connections to the coordinator (origin copies, relay, receipts);
 //! - `spot`: spot checks of nodes;
@@ -15,7 +17,9 @@ mod gateway;
 pub(crate) mod http;
 mod orders;
 pub(crate) mod paid;
+mod placement;
 mod reach;
+mod reputation;
 pub(crate) mod serve;
 mod spot;
 
@@ -30,12 +34,15 @@ use idleshare_cache::ContentStore;
 use idleshare_protocol::MicroTokens;
 use idleshare_protocol::api::{ContentStatus, PinView};
 use idleshare_protocol::cache::{MAX_INVENTORY, PinOrder, PinOutcome, SignedServiceReceipt};
+use idleshare_protocol::net::NetworkPrefix;
 use idleshare_protocol::{ContentId, CoordinatorMessage, NodeId};
 use idleshare_transport::bind_endpoint;
 use quinn::Endpoint;
 use tokio::sync::Notify;
 
-use self::book::{Changes, ContentBook, ContentRecord, NodeView, PinAction, PinState};
+use self::book::{
+    Changes, CheckOutcome, ContentBook, ContentRecord, NodeView, PinAction, PinState,
+};
 pub use self::db::CONTENT_DATABASE_FILE_NAME;
 use self::db::ContentDb;
 use crate::jobs::orders::{OrderRequest, Payer};
@@ -59,16 +66,22 @@ pub struct ContentConfig {
     pub spot_check_every: Duration,
     /// How often the pin plan runs (it also runs on every relevant event).
     pub plan_every: Duration,
+    /// Never two copies of one piece on nodes of one network (IPv4 /24, IPv6 /48), so one
+    /// owner's many identities hold one copy. Off only where every node shares a network
+    /// and one owner (a network on one machine, one LAN).
+    pub one_copy_per_network: bool,
 }
 
 impl Default for ContentConfig {
-    /// 3 copies; up to 8 GiB; a spot check every 30 s; the plan every 2 s.
+    /// 3 copies; up to 8 GiB; a spot check every 30 s; the plan every 2 s; one copy per
+    /// network.
     fn default() -> Self {
         Self {
             replicas: 3,
             max_publish_bytes: 8 << 30,
             spot_check_every: Duration::from_secs(30),
             plan_every: Duration::from_secs(2),
+            one_copy_per_network: true,
         }
     }
 }
@@ -198,7 +211,8 @@ impl ContentService {
         shared.send_to_nodes(messages);
     }
 
-    /// What the planner knows of every node.
+    /// What the planner knows of every node; its network is that of the address it
+    /// registered from (as the work engine counts it).
     pub fn node_views(&self, shared: &Shared) -> Vec<NodeView> {
         let reachable = self.reachable.lock().clone();
         shared
@@ -213,6 +227,7 @@ impl ContentService {
                     .filter(|budget| budget.network)
                     .map(|budget| budget.cache_disk_bytes),
                 direct: reachable.get(&record.id).copied(),
+                network: network_of(&record.remote_addr),
             })
             .collect()
     }
@@ -233,7 +248,10 @@ impl ContentService {
     /// Runs the pin plan now.
     pub fn plan(&self, shared: &Shared) {
         let nodes = self.node_views(shared);
-        self.apply(shared, |book| book.plan(&nodes, unix_ms()));
+        let one_per_network = self.config.one_copy_per_network;
+        self.apply(shared, |book| {
+            book.plan(&nodes, one_per_network, unix_ms(), &mut rand::rng())
+        });
     }
 
     /// Asks for a plan soon (a node came, went or changed its policy).
@@ -364,11 +382,8 @@ impl ContentService {
     }
 
     /// Records a spot check's outcome.
-    pub fn checked(&self, shared: &Shared, node: NodeId, ttfb_us: Option<u64>) {
-        self.apply(shared, |book| match ttfb_us {
-            Some(ttfb) => book.check_passed(node, ttfb),
-            None => book.check_failed(node),
-        });
+    pub fn checked(&self, shared: &Shared, node: NodeId, outcome: CheckOutcome) {
+        self.apply(shared, |book| book.record_check(node, outcome));
     }
 
     /// A piece of content, its pins and its providers.
@@ -417,6 +432,13 @@ impl ContentService {
             None => reachable.remove(&node),
         };
     }
+}
+
+/// The network of a registry record's remote address (`None` if it is not one, as in rows
+/// of nodes never connected).
+fn network_of(remote_addr: &str) -> Option<NetworkPrefix> {
+    let addr: SocketAddr = remote_addr.parse().ok()?;
+    Some(NetworkPrefix::of(addr.ip()))
 }
 
 fn status_of(book: &ContentBook, record: ContentRecord, nodes: &[NodeView]) -> ContentStatus {

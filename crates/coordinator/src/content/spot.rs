@@ -4,6 +4,8 @@
 //! are verified and the time to first byte measured; a node caught serving bad bytes is
 //! banned and its copies are pinned elsewhere. A client's report of bad bytes triggers a
 //! check of the range it names: the coordinator believes its own check, not the report.
+//! A passed check makes more of the node's claimed quota believable; no answer, no copy or
+//! a "busy" answer makes less of it (`reputation`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -16,6 +18,7 @@ use idleshare_protocol::{ContentId, NodeId};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
+use super::book::CheckOutcome;
 use crate::jobs::orders::{OrderRequest, Payer};
 use crate::server::Shared;
 use idleshare_base::clock::unix_ms;
@@ -47,7 +50,7 @@ pub(crate) enum Verdict {
     Passed(u64),
     /// Bad bytes: the node was penalised.
     BadData(String),
-    /// Not serving now: not counted.
+    /// Not serving now: counts against what is believed of its quota.
     Busy,
     /// No copy there any more.
     Missing,
@@ -82,15 +85,21 @@ pub(crate) async fn check(
         Err(e) => Verdict::Unreachable(e.to_string()),
     };
     match &verdict {
-        Verdict::Passed(ttfb) => shared.content.checked(shared, node, Some(*ttfb)),
+        Verdict::Passed(ttfb) => {
+            let outcome = CheckOutcome::Passed { ttfb_us: *ttfb };
+            shared.content.checked(shared, node, outcome);
+        }
         Verdict::BadData(detail) => shared.content.penalise(shared, node, detail),
         Verdict::Missing => {
             let reason = "a spot check found no copy".to_owned();
             let outcome = PinOutcome::Dropped { reason };
             shared.content.on_report(shared, node, content, outcome);
+            shared.content.checked(shared, node, CheckOutcome::Failed);
         }
-        Verdict::Unreachable(_) => shared.content.checked(shared, node, None),
-        Verdict::Busy => {}
+        Verdict::Unreachable(_) => shared.content.checked(shared, node, CheckOutcome::Failed),
+        // Claiming space but busy whenever checked earns no belief (only nodes whose
+        // policy allows serving are picked for checks).
+        Verdict::Busy => shared.content.checked(shared, node, CheckOutcome::Busy),
     }
     tracing::debug!(
         "spot check of {} on {}: {verdict:?}",
