@@ -509,6 +509,7 @@ fn baseline(
                 id: lease,
                 unit: unit_id,
                 node,
+                network: Variant::Shipped.network(replica),
                 issued_at_ms: 1,
             });
             batch.push(Op::Result {

@@ -285,6 +285,7 @@ impl Book {
             id: lease,
             unit: unit_id,
             node,
+            network,
             issued_at_ms: now_ms,
         });
         if let Some(job) = self.jobs.get(&job_id) {

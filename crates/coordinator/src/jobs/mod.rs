@@ -45,7 +45,7 @@ use idleshare_protocol::{CreditRate, ServingRate, StorageRate};
 pub use assign::LeaseError;
 pub use book::{Book, SubmitError};
 pub use engine::{Engine, EngineError};
-pub use restore::{Snapshot, StoredResult};
+pub use restore::{Snapshot, StoredLease, StoredResult};
 pub use settle::ReportOutcome;
 
 /// File name of the work database inside the data directory (beside the registry's).

@@ -73,6 +73,9 @@ pub enum Op {
         unit: UnitId,
         /// The node holding it.
         node: NodeId,
+        /// The network the node held it from (kept, so the one-replica-per-network rule
+        /// still holds for it after a restart).
+        network: Option<idleshare_protocol::net::NetworkPrefix>,
         /// When.
         issued_at_ms: u64,
     },

@@ -54,6 +54,19 @@ pub struct JobRow {
     pub first_unit: UnitId,
 }
 
+/// A stored lease.
+#[derive(Debug, Clone)]
+pub struct StoredLease {
+    /// Its id.
+    pub id: LeaseId,
+    /// Its unit.
+    pub unit: UnitId,
+    /// The node it went to.
+    pub node: NodeId,
+    /// The network the node held it from, if known.
+    pub network: Option<idleshare_protocol::net::NetworkPrefix>,
+}
+
 /// A stored result of a unit still pending.
 #[derive(Debug, Clone)]
 pub struct StoredResult {
@@ -80,8 +93,8 @@ pub struct Snapshot {
     pub jobs: Vec<JobRow>,
     /// Units.
     pub units: Vec<UnitRow>,
-    /// Leases: id, unit, node.
-    pub leases: Vec<(LeaseId, UnitId, NodeId)>,
+    /// Leases, in id order.
+    pub leases: Vec<StoredLease>,
     /// Results of units still pending.
     pub results: Vec<StoredResult>,
     /// Abandons of units still pending.
@@ -158,7 +171,16 @@ impl Book {
                 unit.settlement = row.settlement;
             }
         }
-        for (expected, (id, unit, node)) in (1u64..).zip(snapshot.leases) {
+        for (
+            expected,
+            StoredLease {
+                id,
+                unit,
+                node,
+                network,
+            },
+        ) in (1u64..).zip(snapshot.leases)
+        {
             if id.0 != expected {
                 return Err(bad(format!(
                     "lease ids jump to {id} where {expected} was due"
@@ -171,7 +193,7 @@ impl Book {
             book.leases.push(Lease {
                 unit,
                 node,
-                network: None,
+                network,
                 state: LeaseState::Lapsed,
                 expires_at_ms: 0,
             });
@@ -190,6 +212,7 @@ impl Book {
                 .unit(unit)
                 .and_then(|u| book.jobs.get(&u.job))
                 .map_or(0, |j| j.spec.limits.fuel);
+            let network = book.lease(report.lease).and_then(|l| l.network);
             if let Some(row) = book
                 .unit_mut(unit)
                 .filter(|u| u.state == UnitState::Pending)
@@ -201,7 +224,7 @@ impl Book {
                 row.results.push(ResultRec {
                     lease: report.lease,
                     node,
-                    network: None,
+                    network,
                     key: report.agreement_key(),
                     message: failure_message(&report),
                 });

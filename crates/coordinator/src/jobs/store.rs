@@ -54,6 +54,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("jobs", "rate", "INTEGER"),
     ("jobs", "fee_bps", "INTEGER"),
     ("jobs", "network", "TEXT"),
+    ("leases", "network", "TEXT"),
 ];
 
 /// Adds the columns an older file lacks (jobs from before accounts have no owner).
@@ -337,16 +338,19 @@ fn write_op(tx: &Transaction<'_>, op: &Op) -> Result<(), StoreError> {
             id,
             unit,
             node,
+            network,
             issued_at_ms,
         } => {
             tx.prepare_cached(
-                "INSERT INTO leases (id, unit, node, issued_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO leases (id, unit, node, issued_at_ms, network)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 id.0 as i64,
                 unit.0 as i64,
                 node.as_bytes().as_slice(),
-                *issued_at_ms as i64
+                *issued_at_ms as i64,
+                network.map(|n| n.to_string())
             ])?;
         }
         Op::Result {

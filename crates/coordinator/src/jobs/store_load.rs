@@ -12,7 +12,7 @@ use idleshare_protocol::{CreditRate, ServingRate};
 use super::accounts::Movement;
 use super::book::JobPrice;
 use super::orders::OrderPrice;
-use super::restore::{JobRow, Snapshot, StoredResult, UnitRow};
+use super::restore::{JobRow, Snapshot, StoredLease, StoredResult, UnitRow};
 use super::storage::StorageTerm;
 use super::store::{content_id, corrupt as corrupt_row, node_id as decode_node, parse_state};
 use crate::store::StoreError;
@@ -71,7 +71,7 @@ pub(super) fn load(connection: &Connection) -> Result<Snapshot, StoreError> {
     )?;
     let leases = rows(
         connection,
-        "SELECT id, unit, node FROM leases ORDER BY id",
+        "SELECT id, unit, node, network FROM leases ORDER BY id",
         decode_lease,
     )?;
     let results = rows(
@@ -175,12 +175,15 @@ fn decode_unit(row: &rusqlite::Row<'_>) -> Result<UnitRow, StoreError> {
     })
 }
 
-fn decode_lease(row: &rusqlite::Row<'_>) -> Result<(LeaseId, UnitId, NodeId), StoreError> {
-    Ok((
-        LeaseId(row.get::<_, i64>(0)? as u64),
-        UnitId(row.get::<_, i64>(1)? as u64),
-        decode_node(&row.get::<_, Vec<u8>>(2)?)?,
-    ))
+fn decode_lease(row: &rusqlite::Row<'_>) -> Result<StoredLease, StoreError> {
+    let network: Option<String> = row.get(3)?;
+    Ok(StoredLease {
+        id: LeaseId(row.get::<_, i64>(0)? as u64),
+        unit: UnitId(row.get::<_, i64>(1)? as u64),
+        node: decode_node(&row.get::<_, Vec<u8>>(2)?)?,
+        // Unknown (a lease from before networks were kept, or unreadable): blocks nothing.
+        network: network.and_then(|text| text.parse().ok()),
+    })
 }
 
 fn decode_reputation(row: &rusqlite::Row<'_>) -> Result<(NodeId, Reputation), StoreError> {
