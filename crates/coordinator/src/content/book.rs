@@ -203,6 +203,22 @@ impl ContentBook {
         )
     }
 
+    /// Marks `node`'s pin of `content` failed at `now_ms`, for `reason`.
+    pub(super) fn fail_pin(
+        &mut self,
+        content: ContentId,
+        node: NodeId,
+        reason: &str,
+        now_ms: u64,
+        ch: &mut Changes,
+    ) {
+        let failed = PinState::Failed {
+            reason: reason.to_owned(),
+            at_ms: now_ms,
+        };
+        self.set_pin(content, node, failed, ch);
+    }
+
     pub(super) fn set_pin(
         &mut self,
         content: ContentId,
@@ -275,16 +291,8 @@ impl ContentBook {
         for (content, state) in mine {
             match state {
                 PinState::Stored { .. } => {
-                    let reason = "missing from the node's inventory".to_owned();
-                    self.set_pin(
-                        content,
-                        node,
-                        PinState::Failed {
-                            reason,
-                            at_ms: now_ms,
-                        },
-                        &mut ch,
-                    );
+                    let reason = "missing from the node's inventory";
+                    self.fail_pin(content, node, reason, now_ms, &mut ch);
                 }
                 PinState::Assigned { .. } => {
                     let Some(record) = self.contents.get(&content) else {

@@ -146,16 +146,7 @@ impl ContentBook {
             })
             .collect();
         for (content, node) in expired {
-            let reason = "no report in time".to_owned();
-            self.set_pin(
-                content,
-                node,
-                PinState::Failed {
-                    reason,
-                    at_ms: now_ms,
-                },
-                ch,
-            );
+            self.fail_pin(content, node, "no report in time", now_ms, ch);
         }
     }
 }

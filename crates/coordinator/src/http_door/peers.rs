@@ -2,26 +2,13 @@
 //! cap is refused before it costs more than its socket.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
-/// Whom connections are counted against: an IPv4 address, or an IPv6 /64 (one home or
-/// host gets a whole /64, so counting single IPv6 addresses would bound nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Peer(u128);
+use idleshare_transport::gate::SourceKey;
 
-impl Peer {
-    /// The peer a connection from `ip` counts against.
-    pub fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => Peer(u128::from(u32::from(v4))),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Peer(u128::from(u32::from(v4))),
-                // The low 64 bits dropped; bit 40 marks IPv6 (never set in an IPv4 key).
-                None => Peer(u128::from(v6) & !u128::from(u64::MAX) | 1 << 40),
-            },
-        }
-    }
-}
+/// Whom connections are counted against: the QUIC gate's [`SourceKey`] (an IPv4 address,
+/// or an IPv6 /64: one home or host gets a whole /64, so counting single IPv6 addresses
+/// would bound nothing), so both front doors count one source the same way.
+pub type Peer = SourceKey;
 
 /// Why a connection was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -32,8 +32,13 @@ fn open(path: &std::path::Path) -> Engine {
 
 /// Connects contributing node `seed` asking for `slots`; returns its leases once committed.
 async fn join(engine: &Engine, seed: u8, slots: u32) -> Vec<(LeaseId, UnitId)> {
+    join_from(engine, seed, seed, slots).await
+}
+
+/// [`join`] from the /24 of `network` (see `tests::net`).
+async fn join_from(engine: &Engine, seed: u8, network: u8, slots: u32) -> Vec<(LeaseId, UnitId)> {
     let (_, ticket) = engine.apply(|book, rng, ch| {
-        book.node_connected(node(seed), super::tests::net(seed), 10, rng, ch);
+        book.node_connected(node(seed), super::tests::net(network), 10, rng, ch);
         book.node_activity(node(seed), Some(super::tests::CORES), 10, rng, ch);
         book.want_work(node(seed), slots, 10, rng, ch);
     });
@@ -146,25 +151,6 @@ async fn a_restart_loses_nothing_committed_and_pays_nothing_twice() {
     );
 }
 
-/// Connects node `seed` from `network`'s /24, contributing and asking for `slots`;
-/// returns the units it is assigned once committed.
-async fn join_from(engine: &Engine, seed: u8, network: u8, slots: u32) -> Vec<UnitId> {
-    let (_, ticket) = engine.apply(|book, rng, ch| {
-        book.node_connected(node(seed), super::tests::net(network), 10, rng, ch);
-        book.node_activity(node(seed), Some(super::tests::CORES), 10, rng, ch);
-        book.want_work(node(seed), slots, 10, rng, ch);
-    });
-    engine.wait_committed(ticket, WAIT).await.unwrap();
-    engine
-        .take_committed_outbound()
-        .into_iter()
-        .filter_map(|o| match o {
-            Outbound::Assign { assignment, .. } => Some(assignment.unit),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn the_network_of_a_replica_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -181,20 +167,7 @@ async fn the_network_of_a_replica_survives_a_restart() {
     submitted.unwrap();
     engine.wait_committed(ticket, WAIT).await.unwrap();
     // Node 1 on network 9 reports; the unit waits for a second opinion.
-    let (_, ticket) = engine.apply(|book, rng, ch| {
-        book.node_connected(node(1), super::tests::net(9), 10, rng, ch);
-        book.node_activity(node(1), Some(super::tests::CORES), 10, rng, ch);
-        book.want_work(node(1), 1, 10, rng, ch);
-    });
-    engine.wait_committed(ticket, WAIT).await.unwrap();
-    let lease = engine
-        .take_committed_outbound()
-        .into_iter()
-        .find_map(|o| match o {
-            Outbound::Assign { assignment, .. } => Some(assignment.lease),
-            _ => None,
-        })
-        .expect("assigned");
+    let (lease, _) = join_from(&engine, 1, 9, 1).await[0];
     report(&engine, 1, lease).await;
     drop(engine);
 
@@ -203,5 +176,10 @@ async fn the_network_of_a_replica_survives_a_restart() {
         join_from(&engine, 2, 9, 1).await.is_empty(),
         "network 9 already has a result, after the restart too"
     );
-    assert_eq!(join_from(&engine, 3, 10, 1).await, vec![UnitId(1)]);
+    let units: Vec<UnitId> = join_from(&engine, 3, 10, 1)
+        .await
+        .into_iter()
+        .map(|(_, unit)| unit)
+        .collect();
+    assert_eq!(units, vec![UnitId(1)]);
 }
